@@ -1,0 +1,7 @@
+"""scikit-learn estimators trained by PyTorch autograd."""
+
+from ._regressor import TorchLinearRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["TorchLinearRegressor", "__version__"]

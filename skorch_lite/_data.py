@@ -1,0 +1,34 @@
+"""The few operations the engine performs on X, in one place.
+
+X is only ever read: multiplied by a small matrix, averaged over rows, or
+sampled row by row. Keeping these here lets other storage formats (sparse
+tensors) plug in without the engine knowing.
+"""
+
+import torch
+
+
+def matmul(X, B):
+    """Return ``X @ B`` for a (n, p) ``X`` and a small (p, k) ``B``."""
+    if X.layout != torch.strided:
+        return torch.sparse.mm(X, B)
+    return X @ B
+
+
+def column_means(X, w):
+    """Weighted mean of each column of ``X``, without copying ``X``."""
+    return matmul_t(X, w[:, None])[:, 0] / w.sum()
+
+
+def matmul_t(X, R):
+    """Return ``X.T @ R`` for a (n, k) ``R``, without forming ``X.T`` densely."""
+    if X.layout != torch.strided:
+        return torch.sparse.mm(X.t(), R)
+    return X.T @ R
+
+
+def take_rows(X, rows):
+    """Dense copy of the rows ``rows`` of ``X`` (a small sample)."""
+    if X.layout != torch.strided:
+        return torch.index_select(X.to_sparse_coo(), 0, rows).to_dense()
+    return X[rows]

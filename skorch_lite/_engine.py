@@ -1,0 +1,297 @@
+"""The training engine: pure torch, no scikit-learn.
+
+The objective is the weighted ridge least-squares loss of the standardized
+problem, written in the preconditioned variables of :mod:`._precondition`:
+
+    J(theta, gamma) = sum_t [ sum_i w_i r_it^2 + alpha ||beta_std_t||^2 ] / (k sum_i w_i)
+
+J is 1 at the zero model (with an intercept) and its Hessian is (close to) the
+identity, so one stopping rule and one set of learning rates serve every data
+set. The loop reads top to bottom: step, evaluate the accepted point, record,
+decide whether to stop.
+"""
+
+from dataclasses import dataclass, field
+
+import torch
+
+from ._data import matmul
+from ._solvers import make_optimizer
+
+
+class Objective:
+    """Weighted ridge least squares of one standardized problem.
+
+    Parameters
+    ----------
+    X : Tensor of shape (n_samples, n_features)
+    Y : Tensor of shape (n_samples, n_targets)
+        Standardized targets ``(y - y_mean) / y_scale``.
+    w : Tensor of shape (n_samples,)
+        Training weights (zero on rows held out for validation).
+    precond : Preconditioner
+    alpha : float
+    w_val : Tensor of shape (n_samples,), default=None
+        Weights of the validation rows, for early stopping.
+    """
+
+    def __init__(self, X, Y, w, precond, alpha, w_val=None):
+        self.X, self.Y, self.w, self.w_val = X, Y, w, w_val
+        self.precond = precond
+        self.alpha = alpha
+        n_targets = Y.shape[1]
+        self.norm = 1.0 / (n_targets * w.sum())
+        if w_val is not None:
+            val_mean = (w_val @ Y) / w_val.sum()
+            self.val_total = w_val @ (Y - val_mean) ** 2
+
+    def residual(self, theta, gamma, rows=None):
+        beta = self.precond.transform @ theta
+        X = self.X if rows is None else self.X[rows]
+        Y = self.Y if rows is None else self.Y[rows]
+        offset = self.precond.intercept_scale * gamma - self.precond.x_mean @ beta
+        return matmul(X, beta) + offset - Y, beta
+
+    def terms(self, residual, beta, w, scale=1.0):
+        """Per-target objective; ``scale`` reweights a mini-batch to estimate the total."""
+        data = w @ residual**2
+        return self.norm * (scale * data + self.alpha * (beta**2).sum(0))
+
+    def validation_score(self, residual):
+        """Mean over targets of R^2 on the validation rows."""
+        ss_res = self.w_val @ residual**2
+        safe_total = torch.where(self.val_total > 0, self.val_total, torch.ones_like(ss_res))
+        r2 = torch.where(self.val_total > 0, 1 - ss_res / safe_total, (ss_res == 0).to(ss_res))
+        return r2.mean()
+
+
+@dataclass
+class _Evaluation:
+    values: list
+    grads: list
+    loss: torch.Tensor
+    terms: torch.Tensor
+    val_score: torch.Tensor = None
+
+
+class _MemoClosure:
+    """The closure ``optimizer.step`` calls, remembering its last evaluations.
+
+    torch's L-BFGS re-evaluates, at the start of every step, the point its
+    line search accepted in the previous one; Adam and SGD evaluate where this
+    engine already evaluated to record the loss. Looking those up instead makes
+    an iteration cost one pass over X.
+    """
+
+    def __init__(self, objective, params, size=4):
+        self.objective = objective
+        self.params = params
+        self.size = size
+        self.cache = []
+        self.n_evals = 0
+
+    def __call__(self):
+        entry = self.current()
+        for p, g in zip(self.params, entry.grads):
+            p.grad = g.clone()
+        return entry.loss
+
+    def current(self):
+        for entry in self.cache:
+            if all(torch.equal(p, v) for p, v in zip(self.params, entry.values)):
+                return entry
+        entry = self._evaluate()
+        self.cache = [entry] + self.cache[: self.size - 1]
+        return entry
+
+    def _evaluate(self):
+        theta, gamma = self.params
+        for p in self.params:
+            p.grad = None
+        with torch.enable_grad():
+            residual, beta = self.objective.residual(theta, gamma)
+            terms = self.objective.terms(residual, beta, self.objective.w)
+            loss = terms.sum()
+            loss.backward()
+        self.n_evals += 1
+        val_score = None
+        if self.objective.w_val is not None:
+            val_score = self.objective.validation_score(residual.detach())
+        return _Evaluation(
+            values=[p.detach().clone() for p in self.params],
+            grads=[p.grad.clone() for p in self.params],
+            loss=loss.detach(),
+            terms=terms.detach(),
+            val_score=val_score,
+        )
+
+
+@dataclass
+class TrainResult:
+    """What one call of :func:`train` produced."""
+
+    n_iter: int = 0
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    converged: bool = False
+    n_evals: int = 0
+    optimizer_state: dict = None
+
+
+class _Stopper:
+    """No improvement by more than ``tol`` for ``n_iter_no_change`` iterations."""
+
+    def __init__(self, tol, n_iter_no_change, params):
+        self.tol, self.patience = tol, n_iter_no_change
+        self.best = float("inf")
+        self.best_values = [p.detach().clone() for p in params]
+        self.count = 0
+
+    def update(self, value, params):
+        if value < self.best:
+            self.best_values = [p.detach().clone() for p in params]
+        if value < self.best - self.tol:
+            self.count = 0
+        else:
+            self.count += 1
+        self.best = min(self.best, value)
+        return self.count >= self.patience
+
+
+def _check_finite(loss, iteration, solver, learning_rate_init):
+    if torch.isfinite(loss):
+        return
+    if solver == "lbfgs":
+        advice = (
+            "The input holds values too large for its dtype; rescale X or y, "
+            "or pass float64 data."
+        )
+    else:
+        advice = (
+            f"Lower learning_rate_init (now {learning_rate_init}) or use "
+            "solver='lbfgs'."
+        )
+    raise ValueError(
+        f"Training diverged at iteration {iteration}: the objective became "
+        f"{float(loss)}. {advice}"
+    )
+
+
+def train(
+    objective,
+    theta,
+    gamma,
+    *,
+    solver,
+    learning_rate_init,
+    momentum,
+    batch_size,
+    max_iter,
+    tol,
+    n_iter_no_change,
+    shuffle,
+    generator,
+    progress,
+    train_rows=None,
+    optimizer_state=None,
+    stop_early=True,
+):
+    """Minimize ``objective`` over ``theta`` and ``gamma`` in place.
+
+    One iteration is an optimizer step on the full batch, or an epoch of
+    mini-batches when ``batch_size`` is smaller than the training rows.
+    Training stops, converged, when either
+
+    * (full batch) half the squared gradient norm, which in these
+      variables estimates how far the objective is above its minimum, is at
+      most ``tol``; or
+    * the objective (the validation score when the objective has validation
+      weights) has not improved by more than ``tol`` for
+      ``n_iter_no_change`` consecutive iterations: mini-batch epochs, early
+      stopping, and L-BFGS at the floor of floating-point precision.
+
+    Both quantities are relative to the objective of the zero model, so
+    ``tol`` means the same for every data set. ``stop_early=False`` runs
+    exactly ``max_iter`` iterations (``partial_fit``).
+
+    Returns
+    -------
+    TrainResult
+    """
+    params = [theta, gamma]
+    optimizer = make_optimizer(
+        solver, params, learning_rate_init=learning_rate_init, momentum=momentum
+    )
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
+    n_rows = objective.X.shape[0] if train_rows is None else len(train_rows)
+    full_batch = batch_size is None or batch_size >= n_rows
+    memo = _MemoClosure(objective, params)
+    stopper = _Stopper(tol, n_iter_no_change, params)
+    result = TrainResult()
+    y_var = objective.precond.y_scale**2
+    validating = objective.w_val is not None
+
+    for iteration in range(1, max_iter + 1):
+        if full_batch:
+            optimizer.step(memo)
+        else:
+            _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,
+                       shuffle, generator, iteration, solver, learning_rate_init)
+        entry = memo.current()
+        _check_finite(entry.loss, iteration, solver, learning_rate_init)
+
+        result.n_iter = iteration
+        result.loss_curve.append(float(entry.terms @ y_var))
+        if validating:
+            result.validation_scores.append(float(entry.val_score))
+        progress.update(iteration, result.loss_curve[-1],
+                        result.validation_scores[-1] if validating else None)
+        if not stop_early:
+            continue
+        certified = full_batch and 0.5 * sum(float((g**2).sum()) for g in entry.grads) <= tol
+        watched = -entry.val_score if validating else entry.loss
+        stalled = stopper.update(float(watched), params)
+        # Full-batch Adam and SGD (with momentum) do not decrease the objective
+        # monotonically: a pause in improvement is not convergence for them.
+        # L-BFGS stalls only at the floor of floating-point precision.
+        if full_batch and solver != "lbfgs" and not validating:
+            stalled = False
+        if certified or stalled:
+            result.converged = True
+            break
+
+    if validating and stop_early:
+        # Keep the best model seen on the validation rows, not the last.
+        with torch.no_grad():
+            for p, best in zip(params, stopper.best_values):
+                p.copy_(best)
+    result.n_evals = memo.n_evals
+    result.optimizer_state = optimizer.state_dict()
+    return result
+
+
+def _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,
+               shuffle, generator, iteration, solver, learning_rate_init):
+    theta, gamma = params
+    if shuffle:
+        order = torch.randperm(n_rows, generator=generator)
+    else:
+        order = torch.arange(n_rows)
+    if train_rows is not None:
+        order = train_rows[order]
+    order = order.to(objective.X.device)
+    for start in range(0, n_rows, batch_size):
+        rows = order[start : start + batch_size]
+        # Scale the batch so that its loss is an unbiased estimate of the whole.
+        scale = n_rows / len(rows)
+
+        def closure():
+            optimizer.zero_grad()
+            residual, beta = objective.residual(theta, gamma, rows)
+            loss = objective.terms(residual, beta, objective.w[rows], scale).sum()
+            loss.backward()
+            return loss
+
+        loss = optimizer.step(closure)
+        _check_finite(loss.detach(), iteration, solver, learning_rate_init)

@@ -1,0 +1,159 @@
+"""An affine change of variables under which least squares is well conditioned.
+
+The optimizer never sees the caller's coefficients. It sees ``theta`` and
+``gamma``, tied to the standardized problem by
+
+    beta_std = transform @ theta,      c = intercept_scale * gamma,
+    y_std    = (X - x_mean) @ beta_std + c,   y_std = (y - y_mean) / y_scale.
+
+``transform`` comes from a singular value decomposition of a row sketch of the
+weighted, centred design (all rows when there are few). When the sketch is all
+rows, the Hessian of the objective in ``theta`` is exactly the identity; when
+it is a sample, it is close to it (Blendenpik, LSRN). X itself is never
+centred, scaled or copied: the centring is folded into the intercept.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from ._data import column_means, take_rows
+
+
+@dataclass
+class Preconditioner:
+    """Statistics and change of variables for one fit (all torch tensors).
+
+    Attributes
+    ----------
+    x_mean : Tensor of shape (n_features,)
+    y_mean, y_scale : Tensor of shape (n_targets,)
+    transform : Tensor of shape (n_features, rank)
+    intercept_scale : float
+    theta0 : Tensor of shape (rank, n_targets)
+        Least-squares solution on the sketch, in ``theta`` coordinates.
+    exact : bool
+        True when the sketch held every row, so ``theta0`` is the optimum.
+    """
+
+    x_mean: torch.Tensor
+    y_mean: torch.Tensor
+    y_scale: torch.Tensor
+    transform: torch.Tensor
+    intercept_scale: float
+    theta0: torch.Tensor
+    exact: bool
+
+    def coefficients(self, theta, gamma):
+        """Map optimizer variables to ``coef`` (n_targets, n_features) and ``intercept``."""
+        beta_std = self.transform @ theta
+        coef = (beta_std * self.y_scale).T
+        intercept = self.y_mean + self.y_scale * (
+            self.intercept_scale * gamma - self.x_mean @ beta_std
+        )
+        return coef, intercept
+
+    def variables(self, coef, intercept):
+        """Inverse of :meth:`coefficients` (a projection where ``transform`` is not square)."""
+        beta_std = coef.T / self.y_scale
+        theta = torch.linalg.pinv(self.transform) @ beta_std
+        c = (intercept - self.y_mean) / self.y_scale + self.x_mean @ beta_std
+        return theta, c / self.intercept_scale
+
+
+def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator):
+    """Compute the change of variables for ``X``, targets ``Y`` and weights ``w``.
+
+    Parameters
+    ----------
+    X : Tensor of shape (n_samples, n_features)
+        Read, never copied (except the sketch rows).
+    Y : Tensor of shape (n_samples, n_targets)
+    w : Tensor of shape (n_samples,)
+        Non-negative weights with a positive sum.
+    alpha : float
+        L2 penalty, folded into the preconditioner so ridge is conditioned too.
+    fit_intercept : bool
+    sketch_size : int
+        Rows sampled for the decomposition; with fewer rows than this, all
+        rows are used and the preconditioner is exact.
+    generator : torch.Generator
+        Source of the row sample (CPU), for reproducibility.
+
+    Returns
+    -------
+    Preconditioner
+    """
+    n_samples, n_features = X.shape
+    n_targets = Y.shape[1]
+    dtype, device = X.dtype, X.device
+    f64 = dict(dtype=torch.float64, device=device)
+    w64 = w.to(**f64)
+    weight_sum = w64.sum()
+
+    Y64 = Y.to(**f64)
+    if fit_intercept:
+        x_mean = column_means(X, w).to(**f64)
+        y_mean = (w64 @ Y64) / weight_sum
+    else:
+        x_mean = torch.zeros(n_features, **f64)
+        y_mean = torch.zeros(n_targets, **f64)
+    # Standardizing y makes the optimizer's tolerances and learning rates
+    # independent of the target's units (diabetes' targets are in the hundreds).
+    y_scale = torch.sqrt((w64 @ (Y64 - y_mean) ** 2) / weight_sum)
+    y_scale = torch.where(y_scale > 0, y_scale, torch.ones_like(y_scale))
+
+    exact = n_samples <= sketch_size
+    if exact:
+        rows = torch.arange(n_samples, device=device)
+        row_weights = w64
+    else:
+        # Sampling rows in proportion to their weight, with replacement, gives
+        # an unbiased estimate of the weighted Gram matrix.
+        rows = torch.multinomial(w64.cpu(), sketch_size, replacement=True, generator=generator)
+        rows = rows.to(device)
+        row_weights = torch.full((sketch_size,), float(weight_sum) / sketch_size, **f64)
+    root_w = torch.sqrt(row_weights)[:, None]
+    A = (take_rows(X, rows).to(**f64) - x_mean) * root_w
+    B = (Y64[rows] - y_mean) / y_scale * root_w
+
+    # Column scaling first, so the decomposition resolves small singular
+    # values that only come from columns in different units.
+    norms = torch.linalg.vector_norm(A, dim=0)
+    norms = torch.where(norms > 0, norms, torch.ones_like(norms))
+    D = 1.0 / norms
+    if alpha > 0:
+        A = torch.cat([A, torch.diag(torch.full((n_features,), alpha**0.5, **f64))])
+        B = torch.cat([B, torch.zeros(n_features, n_targets, **f64)])
+    U, S, Vh = torch.linalg.svd(A * D, full_matrices=False)
+    V = Vh.T
+
+    if exact:
+        cutoff = S[0] * max(A.shape) * torch.finfo(torch.float64).eps if S.numel() else 0
+        keep = S > cutoff
+        U, S, V = U[:, keep], S[keep], V[:, keep]
+    else:
+        # A direction the sample missed must stay reachable: clamp, don't drop.
+        S = torch.clamp(S, min=float(S[0]) * 1e-7 if S.numel() else 1.0)
+
+    # Hessian of the objective (normalized by k * sum(w)) is 2 (G + alpha I) /
+    # (k sum(w)); this scale makes it the identity in theta.
+    hessian_root = torch.sqrt(2.0 / (n_targets * weight_sum))
+    transform = (D[:, None] * V) / (S * hessian_root)
+    theta0 = (U.T @ B) * hessian_root
+    if exact and alpha == 0 and V.shape[1] < n_features:
+        # Rank deficient: project onto X's row space so that descent from
+        # theta0 (or zero) lands on the minimum-norm solution, as lstsq does.
+        Q, _ = torch.linalg.qr(V / D[:, None])
+        transform = Q @ (Q.T @ transform)
+
+    cast = dict(dtype=dtype, device=device)
+    return Preconditioner(
+        x_mean=x_mean.to(**cast),
+        y_mean=y_mean.to(**cast),
+        y_scale=y_scale.to(**cast),
+        transform=transform.to(**cast),
+        intercept_scale=(n_targets / 2.0) ** 0.5 if fit_intercept else 0.0,
+        theta0=theta0.to(**cast),
+        exact=exact,
+    )

@@ -1,0 +1,459 @@
+"""The scikit-learn face of the engine: parameters, validation, fitted attributes."""
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._devices import resolve_device
+from ._engine import Objective, train
+from ._inputs import as_tensor
+from ._precondition import fit_preconditioner
+from ._progress import Progress
+from ._solvers import SOLVERS
+from ._state import (
+    preconditioner_from_numpy,
+    preconditioner_to_numpy,
+    tensors_from_numpy,
+    tensors_to_numpy,
+)
+
+
+def _sketch_size(n_features):
+    # ~20 rows per feature keeps the sketched Hessian within a small factor
+    # of the true one; below 2000 rows the "sketch" is the whole data set.
+    return max(2000, 20 * n_features)
+
+
+def _stochastic(estimator):
+    return estimator.solver in ("adam", "sgd")
+
+
+class TorchLinearRegressor(RegressorMixin, BaseEstimator):
+    """Linear least-squares regression trained by PyTorch autograd.
+
+    The model is ``y = X @ coef_.T + intercept_``. Fitting minimizes the
+    weighted ridge objective
+
+    .. math::
+
+        \\frac{1}{k \\sum_i s_i} \\Big( \\sum_i s_i \\lVert y_i - x_i W^\\top - b \\rVert^2
+        + \\alpha \\lVert W \\rVert_F^2 \\Big)
+
+    over the coefficients ``W`` and intercept ``b`` (not penalized), where
+    ``s`` are the sample weights and ``k`` the number of targets. The
+    minimizer is that of :class:`sklearn.linear_model.Ridge` with the same
+    ``alpha`` and ``sample_weight`` (ordinary least squares for ``alpha=0``,
+    the minimum-norm solution when it is not unique). The value, reported in
+    ``loss_curve_``, is the (weighted) mean squared error plus the penalty.
+
+    Training runs a :mod:`torch.optim` optimizer on gradients from autograd,
+    in preconditioned variables: X is never copied, centred or scaled, but the
+    optimizer sees a problem whose Hessian is (close to) the identity, so
+    the default L-BFGS reaches the exact optimum in a few passes over X and
+    Adam and SGD learn at their default rates on unscaled data.
+
+    Parameters
+    ----------
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalized) intercept.
+    alpha : float, default=0.0
+        L2 penalty on ``coef_``, as in :class:`~sklearn.linear_model.Ridge`.
+    solver : {"lbfgs", "adam", "sgd"}, default="lbfgs"
+        The :mod:`torch.optim` optimizer. ``"lbfgs"`` (full batch, strong
+        Wolfe line search) converges to the exact optimum; ``"adam"`` and
+        ``"sgd"`` also train on mini-batches and support :meth:`partial_fit`.
+    learning_rate_init : float, default=0.01
+        Step size of ``"adam"`` and ``"sgd"``, in the preconditioned
+        variables (so it does not depend on the scale of X or y).
+    momentum : float, default=0.9
+        Momentum of ``"sgd"``, in ``[0, 1)``.
+    batch_size : int, default=None
+        Rows per mini-batch for ``"adam"`` and ``"sgd"``; None is the full
+        batch. ``"lbfgs"`` always uses the full batch.
+    max_iter : int, default=200
+        Maximum iterations (full batch) or epochs (mini-batches).
+    tol : float, default=1e-8
+        Tolerance of the stopping rule, relative to the objective of the
+        model that predicts the mean (so it does not depend on units).
+        Training stops when, on the full batch, half the squared gradient
+        norm in the preconditioned variables (an estimate of the distance to
+        the minimum) is at most ``tol``, or when the objective (the
+        validation score with ``early_stopping``) has not improved by more
+        than ``tol`` for ``n_iter_no_change`` consecutive iterations.
+    n_iter_no_change : int, default=10
+        Patience of the second stopping rule.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, stop when their R^2
+        stops improving, and keep the best model seen.
+    validation_fraction : float, default=0.1
+        Share of rows held out when ``early_stopping`` is True.
+    shuffle : bool, default=True
+        Reshuffle rows every epoch of mini-batch training.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the row sketch, the shuffling and the validation split; the same
+        value gives bit-identical results on the same device.
+    warm_start : bool, default=False
+        Start :meth:`fit` from the previous solution.
+    device : str or torch.device, default="cpu"
+        Where to train: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``,
+        ``"auto"`` (the best available) or a :class:`torch.device`. Fitted
+        attributes are numpy arrays whatever the device.
+    verbose : int, default=0
+        1 prints the loss each iteration; 2 draws a progress bar on stderr.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Coefficients; 1-D when ``y`` was 1-D, as in
+        :class:`~sklearn.linear_model.LinearRegression`.
+    intercept_ : float or ndarray of shape (n_targets,)
+        Intercept (0.0 when ``fit_intercept=False``).
+    n_iter_ : int
+        Iterations (epochs for mini-batches) run by the last fit.
+    loss_curve_ : list of float
+        The objective at the accepted point of each iteration,
+        ``len(loss_curve_) == n_iter_``.
+    validation_scores_ : list of float or None
+        R^2 on the held-out rows at each iteration (``early_stopping`` only).
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    sklearn.linear_model.Ridge : The same objective, solved directly.
+    sklearn.linear_model.SGDRegressor : Linear regression by stochastic gradient descent.
+    sklearn.neural_network.MLPRegressor : Where the parameter names come from.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skorch_lite import TorchLinearRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = TorchLinearRegressor().fit(X, y)
+    >>> round(reg.score(X, y), 4)
+    0.5177
+    >>> reg.coef_.shape
+    (10,)
+    """
+
+    _doc_link_module = "skorch_lite"
+    _doc_link_template = (
+        "https://skorch-lite.readthedocs.io/en/latest/generated/"
+        "{estimator_module}.{estimator_name}.html"
+    )
+
+    _parameter_constraints = {
+        "fit_intercept": ["boolean"],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions(set(SOLVERS))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        fit_intercept=True,
+        alpha=0.0,
+        solver="lbfgs",
+        learning_rate_init=0.01,
+        momentum=0.9,
+        batch_size=None,
+        max_iter=200,
+        tol=1e-8,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        device="cpu",
+        verbose=0,
+    ):
+        self.fit_intercept = fit_intercept
+        self.alpha = alpha
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.device = device
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model by gradient-based training from scratch (or warm start).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. float32 input trains in float32, anything else
+            numeric in float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; None gives every row weight 1.
+
+        Returns
+        -------
+        self : TorchLinearRegressor
+            The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skorch_lite import TorchLinearRegressor
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> reg = TorchLinearRegressor().fit(X, [1.0, 3.0, 5.0])
+        >>> np.round(reg.coef_, 6), round(float(reg.intercept_), 6)
+        (array([2.]), 1.0)
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @available_if(_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one epoch on ``(X, y)``, continuing from the current model.
+
+        Only for ``solver="adam"`` and ``"sgd"``. The first call fixes the
+        preconditioner (centring and scaling statistics) from its data; later
+        calls reuse it, and the optimizer's state, so that a stream of chunks
+        trains like epochs over one data set.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : TorchLinearRegressor
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skorch_lite import TorchLinearRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(100, 2)); y = X @ [1.0, -2.0]
+        >>> reg = TorchLinearRegressor(solver="sgd", random_state=0)
+        >>> for _ in range(3):
+        ...     reg = reg.partial_fit(X, y)
+        >>> reg.n_iter_
+        3
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict with the linear model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Same number of dimensions as the ``y`` seen in fit.
+
+        Examples
+        --------
+        >>> from skorch_lite import TorchLinearRegressor
+        >>> reg = TorchLinearRegressor().fit([[0.0], [1.0]], [0.0, 2.0])
+        >>> reg.predict([[3.0]]).round(6)
+        array([6.])
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return X @ self.coef_.T + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    # ------------------------------------------------------------------ fit
+
+    def _fit(self, X, y, sample_weight, incremental):
+        resume = incremental and hasattr(self, "coef_")
+        X, y = validate_data(
+            self, X, y, reset=not resume, dtype=[np.float64, np.float32],
+            multi_output=True, y_numeric=True,
+        )
+        y = _check_targets(y, X.dtype)
+        sample_weight = _check_weights(sample_weight, X)
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+
+        X_t = as_tensor(X, device)
+        Y_t = as_tensor(y.reshape(len(y), -1), device)
+        w_t = as_tensor(sample_weight, device)
+        w_train, w_val, train_rows = self._split(w_t, incremental, generator)
+
+        if resume and self._preconditioner is not None:
+            precond = preconditioner_from_numpy(self._preconditioner, device)
+        else:
+            precond = fit_preconditioner(
+                X_t, Y_t, w_train, alpha=self.alpha, fit_intercept=self.fit_intercept,
+                sketch_size=_sketch_size(X.shape[1]), generator=generator,
+            )
+        theta, gamma = self._initial_variables(precond, Y_t.shape[1], resume)
+        Y_std = (Y_t - precond.y_mean) / precond.y_scale
+        objective = Objective(X_t, Y_std, w_train, precond, self.alpha, w_val=w_val)
+
+        max_iter = 1 if incremental else self.max_iter
+        result = train(
+            objective, theta, gamma,
+            solver=self.solver,
+            learning_rate_init=self.learning_rate_init,
+            momentum=self.momentum,
+            batch_size=self.batch_size,
+            max_iter=max_iter,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            shuffle=self.shuffle,
+            generator=generator,
+            progress=Progress(self.verbose, max_iter),
+            train_rows=train_rows,
+            optimizer_state=self._optimizer_state_for(resume, device),
+            stop_early=not incremental,
+        )
+        self._set_fitted(precond, theta, gamma, y.ndim, result, incremental, resume)
+        if not incremental and not result.converged:
+            warnings.warn(
+                f"TorchLinearRegressor stopped at max_iter={self.max_iter} before "
+                f"converging (tol={self.tol}); increase max_iter.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _split(self, w, incremental, generator):
+        """Weights of the training and validation rows (validation: early stopping)."""
+        if not self.early_stopping or incremental:
+            return w, None, None
+        n_samples = w.shape[0]
+        n_val = math.ceil(self.validation_fraction * n_samples)
+        if n_val >= n_samples:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction} "
+                f"leaves no training rows out of {n_samples}; lower "
+                "validation_fraction or set early_stopping=False."
+            )
+        order = torch.randperm(n_samples, generator=generator)
+        val_mask = torch.zeros(n_samples, dtype=torch.bool)
+        val_mask[order[:n_val]] = True
+        val_mask = val_mask.to(w.device)
+        w_val = torch.where(val_mask, w, torch.zeros_like(w))
+        w_train = w - w_val
+        if not (w_val.sum() > 0 and w_train.sum() > 0):
+            raise ValueError(
+                "early_stopping needs positive sample_weight on both the training "
+                "and the validation rows; set early_stopping=False."
+            )
+        return w_train, w_val, torch.sort(order[n_val:]).values
+
+    def _initial_variables(self, precond, n_targets, resume):
+        rank = precond.transform.shape[1]
+        zeros = dict(dtype=precond.transform.dtype, device=precond.transform.device)
+        if (resume or self.warm_start) and hasattr(self, "coef_"):
+            coef = torch.as_tensor(np.asarray(self.coef_).reshape(n_targets, -1), **zeros)
+            intercept = torch.as_tensor(
+                np.broadcast_to(self.intercept_, (n_targets,)).copy(), **zeros
+            )
+            theta, gamma = precond.variables(coef, intercept)
+        elif self.solver == "lbfgs":
+            # L-BFGS starts from the least-squares solution on the row sketch
+            # (the exact solution when the sketch is every row).
+            theta, gamma = precond.theta0.clone(), torch.zeros(n_targets, **zeros)
+        else:
+            theta = torch.zeros(rank, n_targets, **zeros)
+            gamma = torch.zeros(n_targets, **zeros)
+        if not self.fit_intercept:
+            gamma = torch.zeros(n_targets, **zeros)
+        return theta.requires_grad_(True), gamma.requires_grad_(True)
+
+    def _optimizer_state_for(self, resume, device):
+        if not resume or self._optimizer_state is None:
+            return None
+        return tensors_from_numpy(self._optimizer_state, device)
+
+    def _set_fitted(self, precond, theta, gamma, y_ndim, result, incremental, resume):
+        with torch.no_grad():
+            coef, intercept = precond.coefficients(theta, gamma)
+        coef = coef.cpu().numpy()
+        intercept = intercept.cpu().numpy()
+        self.coef_ = coef[0] if y_ndim == 1 else coef
+        if not self.fit_intercept:
+            self.intercept_ = 0.0
+        else:
+            self.intercept_ = intercept[0] if y_ndim == 1 else intercept
+        if resume:
+            self.n_iter_ += result.n_iter
+            self.loss_curve_ = self.loss_curve_ + result.loss_curve
+        else:
+            self.n_iter_ = result.n_iter
+            self.loss_curve_ = result.loss_curve
+        if self.early_stopping and not incremental:
+            self.validation_scores_ = result.validation_scores
+            self.best_validation_score_ = max(result.validation_scores)
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        if incremental:
+            self._preconditioner = preconditioner_to_numpy(precond)
+            self._optimizer_state = tensors_to_numpy(result.optimizer_state)
+        else:
+            self._preconditioner = None
+            self._optimizer_state = None
+
+
+def _check_targets(y, dtype):
+    """y must be numeric and finite; validate_data lets strings and None through."""
+    if y.dtype.kind not in "biuf":
+        raise ValueError(
+            f"y must be numeric for a regressor, got an array of dtype {y.dtype}."
+        )
+    if not np.all(np.isfinite(y)):
+        raise ValueError("Input y contains NaN or infinity.")
+    return y.astype(dtype, copy=False)
+
+
+def _check_weights(sample_weight, X):
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+    )
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight must contain at least one positive value.")
+    return sample_weight
