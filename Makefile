@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(PY) -m skorch_lite
 
 test: $(STAMP)
-	$(PY) -m pytest
+	SCIPY_ARRAY_API=1 $(PY) -m pytest
 
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html

@@ -28,7 +28,16 @@ def matmul_t(X, R):
 
 
 def take_rows(X, rows):
-    """Dense copy of the rows ``rows`` of ``X`` (a small sample)."""
-    if X.layout != torch.strided:
-        return torch.index_select(X.to_sparse_coo(), 0, rows).to_dense()
-    return X[rows]
+    """Dense copy of the rows ``rows`` of ``X`` (a sketch or a mini-batch)."""
+    if X.layout == torch.strided:
+        return X[rows]
+    # CSR: gather each selected row's non-zeros and scatter them into place.
+    crow, col, values = X.crow_indices(), X.col_indices(), X.values()
+    starts, ends = crow[rows], crow[rows + 1]
+    counts = ends - starts
+    out_row = torch.repeat_interleave(torch.arange(len(rows), device=X.device), counts)
+    first = torch.repeat_interleave(starts - torch.cumsum(counts, 0) + counts, counts)
+    positions = first + torch.arange(int(counts.sum()), device=X.device)
+    dense = torch.zeros(len(rows), X.shape[1], dtype=X.dtype, device=X.device)
+    dense.index_put_((out_row, col[positions].long()), values[positions], accumulate=True)
+    return dense

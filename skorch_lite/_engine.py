@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._data import matmul
+from ._data import matmul, take_rows
 from ._solvers import make_optimizer
 
 
@@ -47,7 +47,7 @@ class Objective:
 
     def residual(self, theta, gamma, rows=None):
         beta = self.precond.transform @ theta
-        X = self.X if rows is None else self.X[rows]
+        X = self.X if rows is None else take_rows(self.X, rows)
         Y = self.Y if rows is None else self.Y[rows]
         offset = self.precond.intercept_scale * gamma - self.precond.x_mean @ beta
         return matmul(X, beta) + offset - Y, beta

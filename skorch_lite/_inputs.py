@@ -1,9 +1,30 @@
-"""Validated numpy input to torch tensors, sharing memory wherever possible."""
+"""Every kind of input -> validated tensors; results back in the caller's kind.
+
+Three kinds of X reach the estimator:
+
+* numpy arrays, lists, DataFrames and scipy.sparse matrices: validated by
+  scikit-learn's ``validate_data``, then viewed as tensors without copying
+  (sparse CSR shares its three arrays with a torch CSR tensor);
+* torch tensors, on any device: validated with torch operations where they
+  live, never round-tripped through numpy;
+* other array-API arrays (``array_api_strict``), when scikit-learn's
+  ``array_api_dispatch`` is on: viewed as torch tensors through DLPack.
+
+With ``array_api_dispatch`` on, fitted attributes and predictions follow the
+namespace and device of X; otherwise they are numpy arrays.
+"""
 
 import warnings
+from dataclasses import dataclass
 
+import array_api_compat
 import numpy as np
+import scipy.sparse as sp
 import torch
+from sklearn import get_config
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+_FLOATS = (torch.float32, torch.float64)
 
 
 def as_tensor(array, device):
@@ -37,3 +58,221 @@ def as_tensor(array, device):
         # Negative strides or non-native byte order: torch cannot view those.
         tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("=")))
     return tensor.to(device)
+
+
+def sparse_as_tensor(X, device):
+    """A torch sparse CSR tensor over a scipy sparse matrix's arrays (CSR: no copy).
+
+    CSC and COO input is converted to CSR once: a copy of the non-zeros, never
+    a dense matrix.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp, torch
+    >>> from skorch_lite._inputs import sparse_as_tensor
+    >>> X = sp.random(4, 3, density=0.5, format="csr", random_state=0)
+    >>> T = sparse_as_tensor(X, torch.device("cpu"))
+    >>> T.layout, T.values().data_ptr() == X.data.ctypes.data
+    (torch.sparse_csr, True)
+    """
+    X = X.tocsr()
+    if not X.has_sorted_indices:
+        X = X.sorted_indices()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
+        tensor = torch.sparse_csr_tensor(
+            as_tensor(X.indptr, device),
+            as_tensor(X.indices, device),
+            as_tensor(X.data, device),
+            size=X.shape,
+            check_invariants=False,
+        )
+    return tensor
+
+
+@dataclass(frozen=True)
+class ArraySpace:
+    """Where results go: numpy (``xp=None``) or an array-API namespace on a device.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skorch_lite._inputs import ArraySpace
+    >>> ArraySpace.of(np.ones(2)).put(torch.ones(2))
+    array([1., 1.], dtype=float32)
+    """
+
+    xp: object = None
+    device: object = None
+
+    @classmethod
+    def of(cls, x):
+        """The space of ``x``: its own under array-API dispatch, else numpy."""
+        if not get_config()["array_api_dispatch"] or not _is_foreign_array(x):
+            return cls()
+        return cls(array_api_compat.array_namespace(x), array_api_compat.device(x))
+
+    def put(self, tensor):
+        tensor = tensor.detach()
+        if self.xp is None:
+            array = tensor.cpu().numpy()
+            return array[()] if array.ndim == 0 else array
+        if array_api_compat.is_torch_namespace(self.xp):
+            return tensor.to(self.device)
+        return self.xp.asarray(tensor.cpu().numpy(), device=self.device)
+
+
+def _is_foreign_array(x):
+    """An array-API array that is not numpy (torch tensors, array_api_strict)."""
+    if isinstance(x, torch.Tensor):
+        return True
+    if isinstance(x, (np.ndarray, np.generic, float, int)) or sp.issparse(x):
+        return False
+    return array_api_compat.is_array_api_obj(x)
+
+
+def to_torch(x, device):
+    """Any array (numpy, torch, array-API) as a torch tensor on ``device``."""
+    if isinstance(x, torch.Tensor):
+        return x.to(device)
+    if isinstance(x, np.ndarray):
+        return as_tensor(x, device)
+    if _is_foreign_array(x):
+        return torch.from_dlpack(x).to(device)
+    return torch.as_tensor(np.asarray(x), device=device)
+
+
+def takes_torch_path(X):
+    """Whether X is validated with torch operations rather than ``validate_data``."""
+    if isinstance(X, torch.Tensor):
+        return True
+    return get_config()["array_api_dispatch"] and _is_foreign_array(X)
+
+
+def _to_numpy(x):
+    """y or sample_weight given as a tensor/array-API array beside numpy X."""
+    if x is None or not _is_foreign_array(x):
+        return x
+    return to_torch(x, torch.device("cpu")).numpy()
+
+
+@dataclass
+class FitInputs:
+    """Validated training data as tensors on the training device."""
+
+    X: torch.Tensor
+    Y: torch.Tensor
+    w: torch.Tensor
+    y_ndim: int
+
+
+def fit_inputs(estimator, X, y, sample_weight, *, reset, resolve_device):
+    """Validate ``(X, y, sample_weight)`` and return them as tensors.
+
+    ``resolve_device(data_device)`` picks the training device, given where a
+    tensor X already lives (None for host arrays).
+    """
+    if takes_torch_path(X):
+        X = to_torch(X, X.device if isinstance(X, torch.Tensor) else torch.device("cpu"))
+        device = resolve_device(X.device)
+        X = check_tensor_X(estimator, X.to(device), reset=reset)
+        Y, y_ndim = _check_tensor_y(to_torch(y, device), X)
+        w = _check_tensor_weights(sample_weight, X)
+        return FitInputs(X, Y, w, y_ndim)
+
+    X, y = validate_data(
+        estimator, X, _to_numpy(y), reset=reset, dtype=[np.float64, np.float32],
+        accept_sparse=("csr", "csc", "coo"), multi_output=True, y_numeric=True,
+    )
+    y = _check_numpy_targets(y, X.dtype)
+    sample_weight = _check_sample_weight(
+        _to_numpy(sample_weight), X, dtype=X.dtype, ensure_non_negative=True
+    )
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight must contain at least one positive value.")
+    device = resolve_device(None)
+    X_t = sparse_as_tensor(X, device) if sp.issparse(X) else as_tensor(X, device)
+    Y_t = as_tensor(y.reshape(len(y), -1), device)
+    return FitInputs(X_t, Y_t, as_tensor(sample_weight, device), y.ndim)
+
+
+def check_tensor_X(estimator, X, *, reset):
+    """``validate_data`` for a tensor X, in torch, where the tensor lives."""
+    name = type(estimator).__name__
+    if X.layout != torch.strided:
+        raise TypeError(
+            f"{name} does not take torch sparse tensors; pass a scipy.sparse matrix."
+        )
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D array, got a {X.ndim}D tensor of shape {tuple(X.shape)}. "
+            "Reshape your data with X.reshape(-1, 1) if it has a single feature."
+        )
+    if X.is_complex():
+        raise ValueError("Complex data not supported.")
+    if X.dtype not in _FLOATS:
+        X = X.to(torch.float64)
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(
+            f"Found array with {X.shape[0]} sample(s) and {X.shape[1]} feature(s) "
+            f"while a minimum of 1 of each is required by {name}."
+        )
+    if not bool(torch.isfinite(X).all()):
+        raise ValueError("Input X contains NaN or infinity.")
+    n_features = X.shape[1]
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {n_features} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    return X
+
+
+def _check_tensor_y(y, X):
+    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples or a y "
+            f"of the wrong shape: X has {X.shape[0]} rows, y has shape {tuple(y.shape)}."
+        )
+    if y.is_complex():
+        raise ValueError("Complex data not supported.")
+    y = y.to(X.dtype)
+    if not bool(torch.isfinite(y).all()):
+        raise ValueError("Input y contains NaN or infinity.")
+    return y.reshape(X.shape[0], -1), y.ndim
+
+
+def _check_tensor_weights(sample_weight, X):
+    n_samples = X.shape[0]
+    if sample_weight is None:
+        return torch.ones(n_samples, dtype=X.dtype, device=X.device)
+    w = torch.as_tensor(sample_weight) if np.isscalar(sample_weight) else to_torch(sample_weight, X.device)
+    w = w.to(dtype=X.dtype, device=X.device)
+    if w.ndim == 0:
+        w = w.expand(n_samples)
+    if w.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight.shape == {tuple(w.shape)}, expected ({n_samples},)!"
+        )
+    if not bool(torch.isfinite(w).all()):
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if bool((w < 0).any()):
+        raise ValueError("Negative values in data passed to sample_weight")
+    if not bool(w.sum() > 0):
+        raise ValueError("sample_weight must contain at least one positive value.")
+    return w
+
+
+def _check_numpy_targets(y, dtype):
+    """y must be numeric and finite; validate_data lets strings and None through."""
+    if y.dtype.kind not in "biuf":
+        raise ValueError(
+            f"y must be numeric for a regressor, got an array of dtype {y.dtype}."
+        )
+    if not np.all(np.isfinite(y)):
+        raise ValueError("Input y contains NaN or infinity.")
+    return y.astype(dtype, copy=False)

@@ -6,16 +6,18 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn import get_config
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._devices import resolve_device
 from ._engine import Objective, train
-from ._inputs import as_tensor
+from ._inputs import ArraySpace, check_tensor_X, fit_inputs, takes_torch_path, to_torch
 from ._precondition import fit_preconditioner
 from ._progress import Progress
 from ._solvers import SOLVERS
@@ -280,12 +282,16 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like, sparse matrix or tensor of shape (n_samples, n_features)
+            A torch tensor is used where it lives (CPU or GPU), without a
+            round trip through numpy.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Same number of dimensions as the ``y`` seen in fit.
+            Same number of dimensions as the ``y`` seen in fit. A numpy
+            array, or, under ``sklearn.set_config(array_api_dispatch=True)``,
+            an array of X's namespace on X's device.
 
         Examples
         --------
@@ -295,39 +301,87 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         array([6.])
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return X @ self.coef_.T + self.intercept_
+        check_same_namespace(X, self, attribute="coef_", method="predict")
+        if not takes_torch_path(X):
+            X = validate_data(
+                self, X, reset=False, dtype=[np.float64, np.float32],
+                accept_sparse=("csr", "csc", "coo"),
+            )
+            return X @ _numpy(self.coef_).T + _numpy(self.intercept_)
+        return ArraySpace.of(X).put(self._predict_tensor(X))
+
+    def _predict_tensor(self, X):
+        X = check_tensor_X(self, to_torch(X, _device_of(X)), reset=False)
+        coef = to_torch(self.coef_, X.device).to(X.dtype)
+        intercept = to_torch(self.intercept_, X.device).to(X.dtype)
+        return X @ (coef.T if coef.ndim == 2 else coef) + intercept
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of the predictions, averaged uniformly over the targets.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or tensor of shape (n_samples, n_features)
+        y : array-like or tensor of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like or tensor of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skorch_lite import TorchLinearRegressor
+        >>> X = torch.tensor([[0.0], [1.0], [2.0]]); y = torch.tensor([1.0, 3.0, 5.0])
+        >>> TorchLinearRegressor().fit(X, y).score(X, y)
+        1.0
+        """
+        if not isinstance(X, torch.Tensor) or get_config()["array_api_dispatch"]:
+            return super().score(X, y, sample_weight)
+        # A tensor (possibly on a GPU) is scored where it lives.
+        check_is_fitted(self)
+        pred = self._predict_tensor(X)
+        y = to_torch(y, pred.device).to(pred.dtype).reshape(pred.shape[0], -1)
+        pred = pred.reshape(y.shape)
+        w = torch.ones(y.shape[0], dtype=y.dtype, device=y.device)
+        if sample_weight is not None:
+            w = to_torch(sample_weight, y.device).to(y.dtype)
+        y_mean = (w @ y) / w.sum()
+        ss_res = w @ (y - pred) ** 2
+        ss_tot = w @ (y - y_mean) ** 2
+        ok = ss_tot > 0
+        r2 = torch.where(ok, 1 - ss_res / torch.where(ok, ss_tot, 1), (ss_res == 0).to(y.dtype))
+        return float(r2.mean())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags
 
     # ------------------------------------------------------------------ fit
 
     def _fit(self, X, y, sample_weight, incremental):
         resume = incremental and hasattr(self, "coef_")
-        X, y = validate_data(
-            self, X, y, reset=not resume, dtype=[np.float64, np.float32],
-            multi_output=True, y_numeric=True,
+        space = ArraySpace.of(X)
+        data = fit_inputs(
+            self, X, y, sample_weight, reset=not resume,
+            resolve_device=lambda where: resolve_device(self.device, data_device=where),
         )
-        y = _check_targets(y, X.dtype)
-        sample_weight = _check_weights(sample_weight, X)
-        device = resolve_device(self.device)
+        device = data.X.device
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-
-        X_t = as_tensor(X, device)
-        Y_t = as_tensor(y.reshape(len(y), -1), device)
-        w_t = as_tensor(sample_weight, device)
-        w_train, w_val, train_rows = self._split(w_t, incremental, generator)
+        X_t, Y_t = data.X, data.Y
+        w_train, w_val, train_rows = self._split(data.w, incremental, generator)
 
         if resume and self._preconditioner is not None:
             precond = preconditioner_from_numpy(self._preconditioner, device)
         else:
             precond = fit_preconditioner(
                 X_t, Y_t, w_train, alpha=self.alpha, fit_intercept=self.fit_intercept,
-                sketch_size=_sketch_size(X.shape[1]), generator=generator,
+                sketch_size=_sketch_size(X_t.shape[1]), generator=generator,
             )
         theta, gamma = self._initial_variables(precond, Y_t.shape[1], resume)
         Y_std = (Y_t - precond.y_mean) / precond.y_scale
@@ -350,7 +404,7 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             optimizer_state=self._optimizer_state_for(resume, device),
             stop_early=not incremental,
         )
-        self._set_fitted(precond, theta, gamma, y.ndim, result, incremental, resume)
+        self._set_fitted(precond, theta, gamma, data.y_ndim, result, incremental, resume, space)
         if not incremental and not result.converged:
             warnings.warn(
                 f"TorchLinearRegressor stopped at max_iter={self.max_iter} before "
@@ -388,10 +442,9 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         rank = precond.transform.shape[1]
         zeros = dict(dtype=precond.transform.dtype, device=precond.transform.device)
         if (resume or self.warm_start) and hasattr(self, "coef_"):
-            coef = torch.as_tensor(np.asarray(self.coef_).reshape(n_targets, -1), **zeros)
-            intercept = torch.as_tensor(
-                np.broadcast_to(self.intercept_, (n_targets,)).copy(), **zeros
-            )
+            coef = to_torch(self.coef_, zeros["device"]).to(zeros["dtype"]).reshape(n_targets, -1)
+            intercept = to_torch(self.intercept_, zeros["device"]).to(zeros["dtype"])
+            intercept = intercept.expand(n_targets).clone()
             theta, gamma = precond.variables(coef, intercept)
         elif self.solver == "lbfgs":
             # L-BFGS starts from the least-squares solution on the row sketch
@@ -409,16 +462,14 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             return None
         return tensors_from_numpy(self._optimizer_state, device)
 
-    def _set_fitted(self, precond, theta, gamma, y_ndim, result, incremental, resume):
+    def _set_fitted(self, precond, theta, gamma, y_ndim, result, incremental, resume, space):
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
-        coef = coef.cpu().numpy()
-        intercept = intercept.cpu().numpy()
-        self.coef_ = coef[0] if y_ndim == 1 else coef
-        if not self.fit_intercept:
-            self.intercept_ = 0.0
-        else:
-            self.intercept_ = intercept[0] if y_ndim == 1 else intercept
+        if y_ndim == 1:
+            coef, intercept = coef[0], intercept[0]
+        # numpy by default: a model trained on a GPU unpickles anywhere.
+        self.coef_ = space.put(coef)
+        self.intercept_ = space.put(intercept) if self.fit_intercept else 0.0
         if resume:
             self.n_iter_ += result.n_iter
             self.loss_curve_ = self.loss_curve_ + result.loss_curve
@@ -439,21 +490,12 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             self._optimizer_state = None
 
 
-def _check_targets(y, dtype):
-    """y must be numeric and finite; validate_data lets strings and None through."""
-    if y.dtype.kind not in "biuf":
-        raise ValueError(
-            f"y must be numeric for a regressor, got an array of dtype {y.dtype}."
-        )
-    if not np.all(np.isfinite(y)):
-        raise ValueError("Input y contains NaN or infinity.")
-    return y.astype(dtype, copy=False)
+def _numpy(value):
+    """A fitted attribute as numpy (it may be a tensor after an array-API fit)."""
+    if isinstance(value, (float, np.ndarray, np.generic)):
+        return value
+    return to_torch(value, torch.device("cpu")).numpy()
 
 
-def _check_weights(sample_weight, X):
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-    )
-    if not sample_weight.sum() > 0:
-        raise ValueError("sample_weight must contain at least one positive value.")
-    return sample_weight
+def _device_of(X):
+    return X.device if isinstance(X, torch.Tensor) else torch.device("cpu")
