@@ -139,7 +139,7 @@ class TrainResult:
 
 
 class _Stopper:
-    """No improvement by more than ``tol`` for ``n_iter_no_change`` iterations."""
+    """No relative improvement by more than ``tol`` for ``n_iter_no_change`` iterations."""
 
     def __init__(self, tol, n_iter_no_change, params):
         self.tol, self.patience = tol, n_iter_no_change
@@ -150,7 +150,7 @@ class _Stopper:
     def update(self, value, params):
         if value < self.best:
             self.best_values = [p.detach().clone() for p in params]
-        if value < self.best - self.tol:
+        if value < self.best - self.tol * abs(self.best):
             self.count = 0
         else:
             self.count += 1
@@ -158,8 +158,13 @@ class _Stopper:
         return self.count >= self.patience
 
 
+# The standardized objective of the model predicting the mean is 1. An
+# iterate a hundred times worse than that is not learning: it is diverging.
+DIVERGED = 100.0
+
+
 def _check_finite(loss, iteration, solver, learning_rate_init):
-    if torch.isfinite(loss):
+    if torch.isfinite(loss) and loss <= DIVERGED:
         return
     if solver == "lbfgs":
         advice = (
@@ -173,7 +178,7 @@ def _check_finite(loss, iteration, solver, learning_rate_init):
         )
     raise ValueError(
         f"Training diverged at iteration {iteration}: the objective became "
-        f"{float(loss)}. {advice}"
+        f"{float(loss):.3g} times that of predicting the mean. {advice}"
     )
 
 
@@ -204,15 +209,16 @@ def train(
 
     * (full batch) half the squared gradient norm, which in these
       variables estimates how far the objective is above its minimum, is at
-      most ``tol``; or
-    * the objective (the validation score when the objective has validation
-      weights) has not improved by more than ``tol`` for
+      most ``tol`` times the objective (``10 * eps`` of the dtype at least,
+      and never below ``eps``, so that a zero-loss optimum is recognised); or
+    * the objective (minus the validation R^2 when the objective has
+      validation weights) has not improved by a fraction ``tol`` for
       ``n_iter_no_change`` consecutive iterations: mini-batch epochs, early
       stopping, and L-BFGS at the floor of floating-point precision.
 
-    Both quantities are relative to the objective of the zero model, so
-    ``tol`` means the same for every data set. ``stop_early=False`` runs
-    exactly ``max_iter`` iterations (``partial_fit``).
+    The objective is that of the standardized problem, so both rules are
+    free of the data's units. ``stop_early=False`` runs exactly
+    ``max_iter`` iterations (``partial_fit``).
 
     Returns
     -------
@@ -231,6 +237,9 @@ def train(
     result = TrainResult()
     y_var = objective.precond.y_scale**2
     validating = objective.w_val is not None
+    eps = torch.finfo(theta.dtype).eps
+    # Below ~10 eps relative, float32 sums over many rows cannot tell points apart.
+    cert_tol = max(tol, 10 * eps)
 
     for iteration in range(1, max_iter + 1):
         if full_batch:
@@ -249,9 +258,12 @@ def train(
                         result.validation_scores[-1] if validating else None)
         if not stop_early:
             continue
-        certified = full_batch and 0.5 * sum(float((g**2).sum()) for g in entry.grads) <= tol
-        watched = -entry.val_score if validating else entry.loss
-        stalled = stopper.update(float(watched), params)
+        loss = float(entry.loss)
+        certified = full_batch and (
+            0.5 * sum(float((g**2).sum()) for g in entry.grads) <= cert_tol * max(loss, eps)
+        )
+        watched = -float(entry.val_score) if validating else loss
+        stalled = stopper.update(watched, params)
         # Full-batch Adam and SGD (with momentum) do not decrease the objective
         # monotonically: a pause in improvement is not convergence for them.
         # L-BFGS stalls only at the floor of floating-point precision.

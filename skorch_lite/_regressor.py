@@ -84,13 +84,14 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
     max_iter : int, default=200
         Maximum iterations (full batch) or epochs (mini-batches).
     tol : float, default=1e-8
-        Tolerance of the stopping rule, relative to the objective of the
-        model that predicts the mean (so it does not depend on units).
+        Relative tolerance of the stopping rule (free of the data's units).
         Training stops when, on the full batch, half the squared gradient
-        norm in the preconditioned variables (an estimate of the distance to
-        the minimum) is at most ``tol``, or when the objective (the
-        validation score with ``early_stopping``) has not improved by more
-        than ``tol`` for ``n_iter_no_change`` consecutive iterations.
+        norm in the preconditioned variables (an estimate of how far the
+        objective is above its minimum) is at most ``tol`` times the
+        objective (but not below ten machine epsilons of the dtype), or when
+        the objective (the validation R^2 with ``early_stopping``) has not
+        improved by a fraction ``tol`` for ``n_iter_no_change`` consecutive
+        iterations. Full-batch Adam and SGD only use the first rule.
     n_iter_no_change : int, default=10
         Patience of the second stopping rule.
     early_stopping : bool, default=False
