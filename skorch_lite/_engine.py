@@ -278,6 +278,7 @@ def train(
         with torch.no_grad():
             for p, best in zip(params, stopper.best_values):
                 p.copy_(best)
+    progress.close(result.n_iter, result.converged)
     result.n_evals = memo.n_evals
     result.optimizer_state = optimizer.state_dict()
     return result

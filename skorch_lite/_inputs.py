@@ -188,8 +188,6 @@ def fit_inputs(estimator, X, y, sample_weight, *, reset, resolve_device):
     sample_weight = _check_sample_weight(
         _to_numpy(sample_weight), X, dtype=X.dtype, ensure_non_negative=True
     )
-    if not sample_weight.sum() > 0:
-        raise ValueError("sample_weight must contain at least one positive value.")
     device = resolve_device(None)
     X_t = sparse_as_tensor(X, device) if sp.issparse(X) else as_tensor(X, device)
     Y_t = as_tensor(y.reshape(len(y), -1), device)
@@ -263,7 +261,7 @@ def _check_tensor_weights(sample_weight, X):
     if bool((w < 0).any()):
         raise ValueError("Negative values in data passed to sample_weight")
     if not bool(w.sum() > 0):
-        raise ValueError("sample_weight must contain at least one positive value.")
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     return w
 
 
