@@ -1,0 +1,85 @@
+"""The GPU path. Runs where CUDA exists (the lent H100/H200); skips cleanly elsewhere."""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+
+import skorch_lite._engine
+from skorch_lite import TorchLinearRegressor
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def _data(n=2000, p=8, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) * np.logspace(-1, 1, p) + 2
+    return X, X @ rng.normal(size=(p, 2)) + rng.normal(size=(n, 2))
+
+
+def test_fit_on_cuda_matches_the_cpu_fit():
+    X, y = _data(n=5000)
+    gpu = TorchLinearRegressor(device="cuda", random_state=0).fit(X, y)
+    cpu = TorchLinearRegressor(device="cpu", random_state=0).fit(X, y)
+    assert isinstance(gpu.coef_, np.ndarray)
+    np.testing.assert_allclose(gpu.coef_, cpu.coef_, rtol=1e-9)
+    np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-9)
+
+
+def test_cuda_tensor_trains_where_it_lives(monkeypatch):
+    seen = []
+    original = skorch_lite._engine.matmul
+    monkeypatch.setattr(skorch_lite._engine, "matmul", lambda X, B: seen.append(X) or original(X, B))
+    X, y = (torch.as_tensor(a, device="cuda", dtype=torch.float32) for a in _data())
+    reg = TorchLinearRegressor(device="auto").fit(X, y)
+    assert seen and all(t.is_cuda and t.data_ptr() == X.data_ptr() for t in seen)
+    assert reg.coef_.dtype == np.float32
+    pred = reg.predict(X)
+    assert isinstance(pred, np.ndarray)
+    assert reg.score(X, y) > 0.9
+
+
+def test_minibatch_training_on_cuda_is_reproducible():
+    X, y = _data()
+    params = dict(device="cuda", solver="adam", batch_size=64, max_iter=5, random_state=0)
+    a = TorchLinearRegressor(**params).fit(X, y)
+    b = TorchLinearRegressor(**params).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+def test_model_fitted_on_gpu_predicts_on_a_machine_without_one(tmp_path):
+    X, y = _data()
+    reg = TorchLinearRegressor(device="cuda").fit(X, y)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(reg))
+    np.save(tmp_path / "X.npy", X)
+    code = (
+        "import pickle, numpy as np, torch, sys;"
+        "assert not torch.cuda.is_available();"
+        f"reg = pickle.loads(open({str(path)!r}, 'rb').read());"
+        f"np.save({str(tmp_path / 'pred.npy')!r}, reg.predict(np.load({str(tmp_path / 'X.npy')!r})))"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
+    np.testing.assert_allclose(np.load(tmp_path / "pred.npy"), reg.predict(X), rtol=1e-12)
+
+
+def test_unavailable_cuda_index_is_a_clear_error():
+    X, y = _data()
+    with pytest.raises(ValueError, match="CUDA device"):
+        TorchLinearRegressor(device=f"cuda:{torch.cuda.device_count()}").fit(X, y)
+
+
+@pytest.mark.skipif(os.environ.get("SCIPY_ARRAY_API") != "1", reason="needs SCIPY_ARRAY_API=1")
+def test_array_api_dispatch_keeps_everything_on_the_gpu():
+    X, y = (torch.as_tensor(a, device="cuda") for a in _data())
+    with sklearn.config_context(array_api_dispatch=True):
+        reg = TorchLinearRegressor(device="auto").fit(X, y)
+        pred = reg.predict(X)
+        assert reg.coef_.is_cuda and pred.is_cuda
+        assert isinstance(reg.score(X, y), float)
