@@ -54,7 +54,9 @@ class Objective:
 
     def terms(self, residual, beta, w, scale=1.0):
         """Per-target objective; ``scale`` reweights a mini-batch to estimate the total."""
-        data = w @ residual**2
+        # torch.sum adds pairwise; a float32 dot product over a million rows
+        # (w @ r**2) drifts by ~1e-4 relative, which misleads the line search.
+        data = (w[:, None] * residual**2).sum(0)
         return self.norm * (scale * data + self.alpha * (beta**2).sum(0))
 
     def validation_score(self, residual):
@@ -259,6 +261,10 @@ def train(
         if not stop_early:
             continue
         loss = float(entry.loss)
+        if solver == "lbfgs":
+            # torch's L-BFGS gives up when the directional derivative is above
+            # -tolerance_change, an absolute number: keep it relative to the loss.
+            optimizer.param_groups[0]["tolerance_change"] = eps * max(loss, eps)
         certified = full_batch and (
             0.5 * sum(float((g**2).sum()) for g in entry.grads) <= cert_tol * max(loss, eps)
         )
