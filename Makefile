@@ -18,8 +18,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	SCIPY_ARRAY_API=1 $(PY) -m pytest
 
+# HTML (running the gallery), then the doctests of the pages over the same doctrees.
 docs: $(STAMP)
-	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+	$(PY) -m sphinx -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
+	$(PY) -m sphinx -W --keep-going -b doctest -d docs/_build/doctrees docs docs/_build/doctest
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e .[bench]
