@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
+import skorch_lite
+
 ROOT = Path(__file__).resolve().parents[1]
+# Child processes import the skorch_lite under test, wherever it lives.
+PACKAGE_ROOT = Path(skorch_lite.__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
 TIMEOUT_S = 300
 
@@ -21,7 +25,7 @@ def run_example(name):
     env = {
         **os.environ,
         "MPLBACKEND": "Agg",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / name)],

@@ -23,9 +23,11 @@ from sklearn.datasets import load_diabetes, load_linnerud
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import skorch_lite
 from skorch_lite import TorchLinearRegressor
 
-ROOT = Path(__file__).resolve().parents[1]
+# Child processes import the skorch_lite under test, wherever it lives.
+PACKAGE_ROOT = Path(skorch_lite.__file__).resolve().parents[1]
 OWN_TYPE = "skorch_lite._regressor.TorchLinearRegressor"
 
 MODELS = {
@@ -152,8 +154,11 @@ _LOAD_WITHOUT_GPU = textwrap.dedent(
 def _load_in_process_without_gpu(tmp_path, model, X, expected):
     path = tmp_path / "model.pkl"
     path.write_bytes(pickle.dumps((model, X, expected)))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    env["CUDA_VISIBLE_DEVICES"] = ""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "CUDA_VISIBLE_DEVICES": "",
+    }
     done = subprocess.run(
         [sys.executable, "-c", _LOAD_WITHOUT_GPU, str(path)],
         env=env, capture_output=True, text=True, timeout=120,

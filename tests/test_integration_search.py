@@ -35,14 +35,6 @@ def diabetes():
     return load_diabetes(return_X_y=True)
 
 
-def _pair(search_cls, **kwargs):
-    torch_search = search_cls(
-        make_pipeline(StandardScaler(), TorchLinearRegressor()), n_jobs=2, **kwargs
-    )
-    ridge_search = search_cls(make_pipeline(StandardScaler(), Ridge()), n_jobs=2, **kwargs)
-    return torch_search, ridge_search
-
-
 def _same_search(torch_search, ridge_search):
     assert torch_search.best_params_ == ridge_search.best_params_
     assert torch_search.cv_results_["params"] == ridge_search.cv_results_["params"]
@@ -55,13 +47,14 @@ def _same_search(torch_search, ridge_search):
 
 def test_grid_search_in_two_processes_matches_ridge(diabetes):
     X, y = diabetes
-    grid = {"ridge__alpha": ALPHAS}
-    torch_search, ridge_search = _pair(
-        GridSearchCV, param_grid={"torchlinearregressor__alpha": ALPHAS}, cv=CV
-    )
-    ridge_search.set_params(param_grid=grid)
-    torch_search.fit(X, y)
-    ridge_search.fit(X, y)
+    torch_search = GridSearchCV(
+        make_pipeline(StandardScaler(), TorchLinearRegressor()),
+        {"torchlinearregressor__alpha": ALPHAS}, cv=CV, n_jobs=2,
+    ).fit(X, y)
+    ridge_search = GridSearchCV(
+        make_pipeline(StandardScaler(), Ridge()),
+        {"ridge__alpha": ALPHAS}, cv=CV, n_jobs=2,
+    ).fit(X, y)
     assert (torch_search.best_params_["torchlinearregressor__alpha"]
             == ridge_search.best_params_["ridge__alpha"])
     assert_allclose(
