@@ -17,12 +17,16 @@ namespace and device of X; otherwise they are numpy arrays.
 import warnings
 from dataclasses import dataclass
 
-import array_api_compat
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn import get_config
 from sklearn.utils.validation import _check_sample_weight, validate_data
+
+try:
+    import array_api_compat
+except ImportError:  # scikit-learn vendors a copy
+    from sklearn.externals import array_api_compat
 
 _FLOATS = (torch.float32, torch.float64)
 
