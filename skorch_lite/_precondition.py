@@ -128,13 +128,16 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator)
     U, S, Vh = torch.linalg.svd(A * D, full_matrices=False)
     V = Vh.T
 
+    # Rank is judged at the precision of the data, not of this float64
+    # decomposition: in float32, a column that is a combination of others
+    # up to rounding would otherwise be scaled up ~1e7 along with its noise.
+    cutoff = float(S[0]) * max(A.shape) * torch.finfo(dtype).eps if S.numel() else 0.0
     if exact:
-        cutoff = S[0] * max(A.shape) * torch.finfo(torch.float64).eps if S.numel() else 0
         keep = S > cutoff
         U, S, V = U[:, keep], S[keep], V[:, keep]
     else:
         # A direction the sample missed must stay reachable: clamp, don't drop.
-        S = torch.clamp(S, min=float(S[0]) * 1e-7 if S.numel() else 1.0)
+        S = torch.clamp(S, min=max(cutoff, float(S[0]) * 1e-7) if S.numel() else 1.0)
 
     # Hessian of the objective (normalized by k * sum(w)) is 2 (G + alpha I) /
     # (k sum(w)); this scale makes it the identity in theta.
