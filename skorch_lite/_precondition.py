@@ -94,9 +94,8 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
     f64 = dict(dtype=torch.float64, device=device)
     reducer = reducer or LOCAL
     w64 = w.to(**f64)
-    local_weight_sum = w64.sum()
     # Sums, never means, cross process boundaries: shards may differ in size.
-    weight_sum = reducer.sum(local_weight_sum)
+    weight_sum = reducer.sum(w64.sum())
 
     Y64 = Y.to(**f64)
     if fit_intercept:
@@ -116,14 +115,16 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
         row_weights = w64
     else:
         # Sampling rows in proportion to their weight, with replacement, gives
-        # an unbiased estimate of the weighted Gram matrix. A shard draws its
-        # share of the sample from its own rows (stratified sampling).
-        n_draws = round(sketch_size * float(local_weight_sum / weight_sum))
-        rows = torch.zeros(0, dtype=torch.long)
-        if n_draws > 0:
-            rows = torch.multinomial(w64.cpu(), n_draws, replacement=True, generator=generator)
-        rows = rows.to(device)
-        row_weights = torch.full((n_draws,), float(local_weight_sum) / max(n_draws, 1), **f64)
+        # an unbiased estimate of the weighted Gram matrix. Shards draw the
+        # sample one process would draw from all rows (rank 0's draw, from
+        # every shard's weights: 8 bytes a row, once), then keep their own.
+        rows = torch.multinomial(
+            reducer.cat(w64).cpu(), sketch_size, replacement=True, generator=generator
+        )
+        rows = reducer.cat(rows.to(device))[:sketch_size]
+        start = int(reducer.cat(torch.tensor([n_samples], device=device))[: reducer.rank].sum())
+        rows = rows[(rows >= start) & (rows < start + n_samples)] - start
+        row_weights = torch.full((len(rows),), float(weight_sum) / sketch_size, **f64)
     root_w = torch.sqrt(row_weights)[:, None]
     # Every process decomposes the same sketch: all shards' rows, in rank order.
     A = reducer.cat((take_rows(X, rows).to(**f64) - x_mean) * root_w)
