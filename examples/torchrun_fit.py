@@ -13,6 +13,10 @@ Fit with two processes on this machine::
 
     torchrun --nproc_per_node=2 examples/torchrun_fit.py fit shards/ --output model.pkl
 
+or, without torchrun, with every socket on 127.0.0.1 (``run_on_loopback``)::
+
+    python examples/torchrun_fit.py fit-local shards/ --nproc 2 --output model.pkl
+
 On two machines with two processes each (shards 0-1 on the first, 2-3 on the
 second; run on each, with its own ``--node_rank``)::
 
@@ -46,41 +50,75 @@ def make_shards(directory, rows, n_features, n_targets, dtype="float32", seed=0)
         np.save(directory / f"y_{rank}.npy", y.astype(dtype))
 
 
-def fit_shards(directory, output=None):
+def fit_shards(directory, output=None, threads=None, time_iterations=0):
     """In one process of a torchrun job: fit on this rank's shard."""
     # Imported here, so that make-shards needs only numpy.
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    try:
+        return fit_rank(directory, output, threads, time_iterations)
+    finally:
+        dist.destroy_process_group()
+
+
+def fit_rank(directory, output=None, threads=None, time_iterations=0):
+    """Fit on this rank's shard, in a process group that is already running."""
     import os
+    import warnings
 
     import torch
     import torch.distributed as dist
+    from sklearn.exceptions import ConvergenceWarning
 
     from skorch_lite import TorchLinearRegressor
     from skorch_lite.distributed import AllReduce, fit
 
-    cuda = torch.cuda.is_available()
-    dist.init_process_group("nccl" if cuda else "gloo")
-    try:
-        rank = dist.get_rank()
-        X = np.load(directory / f"X_{rank}.npy", mmap_mode="r")
-        y = np.load(directory / f"y_{rank}.npy", mmap_mode="r")
-        device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if cuda else "cpu"
+    if threads:
+        torch.set_num_threads(threads)
+    rank = dist.get_rank()
+    X = np.load(directory / f"X_{rank}.npy", mmap_mode="r")
+    y = np.load(directory / f"y_{rank}.npy", mmap_mode="r")
+    device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu"
+
+    def timed_fit(**params):
         reducer = AllReduce()
+        dist.barrier()
         start = time.perf_counter()
-        reg = fit(TorchLinearRegressor(random_state=0, device=device), X, y, reducer=reducer)
-        seconds = time.perf_counter() - start
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            reg = fit(TorchLinearRegressor(random_state=0, device=device, **params),
+                      X, y, reducer=reducer)
+        return reg, time.perf_counter() - start, reducer
+
+    if time_iterations:
+        # The work of one iteration: one pass over the shard for the objective
+        # and its gradient, then their all-reduce. Full-batch SGD does exactly
+        # that each iteration and never stops early (tol=0), so the difference
+        # of runs of 1 and 1 + K iterations is K iterations, set-up excluded.
+        timed_fit(solver="sgd", max_iter=1)  # warm-up: first calls, page cache
+        _, t_one, r_one = timed_fit(solver="sgd", max_iter=1, tol=0.0)
+        _, t_more, r_more = timed_fit(solver="sgd", max_iter=1 + time_iterations, tol=0.0)
         if rank == 0:
             print(
-                f"{dist.get_world_size()} processes, {X.shape[0]} rows here; "
-                f"{reg.n_iter_} iterations in {seconds:.2f} s; "
-                f"{reducer.bytes_summed} bytes all-reduced, "
-                f"{reducer.bytes_gathered} gathered (sketch); "
-                f"final objective {reg.loss_curve_[-1]:.6g}"
+                f"{dist.get_world_size()} process(es) x {torch.get_num_threads()} thread(s), "
+                f"{X.shape[0]} x {X.shape[1]} {X.dtype} rows on rank 0: "
+                f"{(t_more - t_one) / time_iterations * 1000:.0f} ms per iteration, "
+                f"{(r_more.bytes_summed - r_one.bytes_summed) / time_iterations:.0f} bytes "
+                f"all-reduced per iteration; set-up {t_one:.2f} s with 1 iteration, "
+                f"{r_one.bytes_summed} bytes summed, {r_one.bytes_gathered} gathered"
             )
-            if output is not None:
-                with open(output, "wb") as file:
-                    pickle.dump(reg, file)
-    finally:
-        dist.destroy_process_group()
+    reg, seconds, reducer = timed_fit()
+    if rank == 0:
+        print(
+            f"L-BFGS fit: {reg.n_iter_} iterations in {seconds:.2f} s; "
+            f"{reducer.bytes_summed} bytes all-reduced, {reducer.bytes_gathered} gathered; "
+            f"final objective {reg.loss_curve_[-1]:.6g}"
+        )
+        if output is not None:
+            with open(output, "wb") as file:
+                pickle.dump(reg, file)
 
 
 def main(argv=None):
@@ -93,15 +131,27 @@ def main(argv=None):
     make.add_argument("--features", type=int, default=100)
     make.add_argument("--targets", type=int, default=2)
     make.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    run = commands.add_parser("fit", help="fit (run under torchrun)")
-    run.add_argument("directory", type=Path)
-    run.add_argument("--output", type=Path, help="where rank 0 pickles the model")
+    for name, text in [("fit", "fit (run under torchrun)"),
+                       ("fit-local", "fit in NPROC processes on this machine, loopback only")]:
+        run = commands.add_parser(name, help=text)
+        run.add_argument("directory", type=Path)
+        run.add_argument("--output", type=Path, help="where rank 0 pickles the model")
+        run.add_argument("--threads", type=int, help="torch threads per process")
+        run.add_argument("--time-iterations", type=int, default=0, metavar="K",
+                         help="first time K full-batch iterations")
+        if name == "fit-local":
+            run.add_argument("--nproc", type=int, default=2)
     args = parser.parse_args(argv)
     if args.command == "make-shards":
         make_shards(args.directory, args.rows, args.features, args.targets, args.dtype)
+        return
+    options = (args.directory, args.output, args.threads, args.time_iterations)
+    if args.command == "fit":
+        fit_shards(*options)
     else:
-        fit_shards(args.directory, args.output)
+        from skorch_lite.distributed import run_on_loopback
 
+        run_on_loopback(fit_rank, [options] * args.nproc, timeout=3600)
 
 if __name__ == "__main__":
     main()

@@ -66,9 +66,9 @@ def _shards(case):
     ]
 
 
-def _fit_each_case(shards_by_case):
+def _fit_each_case(shards_by_case, failing_inputs):
     """In one rank: fit every case on this rank's shard, return pickles."""
-    fitted = {}
+    fitted = {"errors": _errors_in_each_rank(failing_inputs)}
     warnings.simplefilter("ignore", ConvergenceWarning)
     for case, (params, X, y, w) in shards_by_case.items():
         reducer = AllReduce()
@@ -89,9 +89,20 @@ def _errors_in_each_rank(rank_inputs):
     return messages
 
 
+def _failing_inputs():
+    good = np.random.default_rng(0).normal(size=(20, 3))
+    bad = good.copy()
+    bad[4, 1] = np.nan
+    y = good.sum(1)
+    return [
+        [({}, good, y), ({}, good, y), ({"batch_size": 8}, good, y)],
+        [({}, bad, y), ({}, good[:, :2], y), ({"batch_size": 8}, good, y)],
+    ]
+
+
 @pytest.fixture(scope="module")
 def two_rank_fits():
-    rank_args = [({},), ({},)]
+    rank_args = [({}, inputs) for inputs in _failing_inputs()]
     for case in {**CASES, **UNSEEDED}:
         params, _, shards = _shards(case)
         for rank, (X, y, w) in enumerate(shards):
@@ -134,16 +145,8 @@ def test_traffic_does_not_grow_with_rows(two_rank_fits):
     assert 31 * per_evaluation <= small[1] <= 31 * per_evaluation + 200
 
 
-def test_a_shard_that_fails_validation_stops_every_process():
-    good = np.random.default_rng(0).normal(size=(20, 3))
-    bad = good.copy()
-    bad[4, 1] = np.nan
-    y = good.sum(1)
-    rank_args = [
-        ([({}, good, y), ({}, good, y), ({"batch_size": 8}, good, y)],),
-        ([({}, bad, y), ({}, good[:, :2], y), ({"batch_size": 8}, good, y)],),
-    ]
-    first, second = run_on_loopback(_errors_in_each_rank, rank_args, timeout=TIMEOUT)
+def test_a_shard_that_fails_validation_stops_every_process(two_rank_fits):
+    first, second = (fits["errors"] for fits in two_rank_fits)
     assert "failed validation" in first[0] and "NaN" in second[0]
     assert "disagree on (n_features" in first[1] and first[1] == second[1]
     assert "full batch" in first[2] and "full batch" in second[2]
