@@ -21,6 +21,7 @@ the whole.
 # A synthetic problem written to a temporary ``.npy`` file; in practice the
 # file is already there (written by ``np.save`` or ``np.lib.format.open_memmap``).
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -70,3 +71,9 @@ ax.set_ylabel("R² gap to the optimum")
 ax.set_title("partial_fit from a memory-mapped file")
 fig.tight_layout()
 plt.show()
+
+# %%
+# The memory maps hold the files open: close them before removing the files.
+
+del X_file, y_file
+shutil.rmtree(directory)
