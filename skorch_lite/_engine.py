@@ -17,6 +17,7 @@ import torch
 
 from ._data import matmul, take_rows
 from ._solvers import make_optimizer
+from .distributed import LOCAL
 
 
 class Objective:
@@ -33,14 +34,19 @@ class Objective:
     alpha : float
     w_val : Tensor of shape (n_samples,), default=None
         Weights of the validation rows, for early stopping.
+    reducer : Reducer, default=None
+        Sums the data terms and gradients of processes that each hold a
+        shard of the rows (:mod:`skorch_lite.distributed`); None is one process.
     """
 
-    def __init__(self, X, Y, w, precond, alpha, w_val=None):
+    def __init__(self, X, Y, w, precond, alpha, w_val=None, reducer=None):
         self.X, self.Y, self.w, self.w_val = X, Y, w, w_val
         self.precond = precond
-        self.alpha = alpha
+        self.reducer = reducer or LOCAL
+        # The penalty belongs to the whole data set: one process adds it.
+        self.alpha = alpha if self.reducer.rank == 0 else 0.0
         n_targets = Y.shape[1]
-        self.norm = 1.0 / (n_targets * w.sum())
+        self.norm = 1.0 / (n_targets * self.reducer.sum(w.sum()))
         if w_val is not None:
             val_mean = (w_val @ Y) / w_val.sum()
             self.val_total = w_val @ (Y - val_mean) ** 2
@@ -113,17 +119,19 @@ class _MemoClosure:
         with torch.enable_grad():
             residual, beta = self.objective.residual(theta, gamma)
             terms = self.objective.terms(residual, beta, self.objective.w)
-            loss = terms.sum()
-            loss.backward()
+            terms.sum().backward()
         self.n_evals += 1
         val_score = None
         if self.objective.w_val is not None:
             val_score = self.objective.validation_score(residual.detach())
+        # Every process then sees the same totals, so takes the same step.
+        reduce = self.objective.reducer.sum
+        terms = reduce(terms.detach())
         return _Evaluation(
             values=[p.detach().clone() for p in self.params],
-            grads=[p.grad.clone() for p in self.params],
-            loss=loss.detach(),
-            terms=terms.detach(),
+            grads=[reduce(p.grad.clone()) for p in self.params],
+            loss=terms.sum(),
+            terms=terms,
             val_score=val_score,
         )
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ._data import column_means, take_rows
+from ._data import matmul_t, take_rows
+from .distributed import LOCAL
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Preconditioner:
         return theta, c / self.intercept_scale
 
 
-def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator):
+def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator, reducer=None):
     """Compute the change of variables for ``X``, targets ``Y`` and weights ``w``.
 
     Parameters
@@ -79,6 +80,9 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator)
         rows are used and the preconditioner is exact.
     generator : torch.Generator
         Source of the row sample (CPU), for reproducibility.
+    reducer : Reducer, default=None
+        Combines statistics across processes that each hold a shard of the
+        rows (:mod:`skorch_lite.distributed`); None is one process.
 
     Returns
     -------
@@ -88,34 +92,43 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator)
     n_targets = Y.shape[1]
     dtype, device = X.dtype, X.device
     f64 = dict(dtype=torch.float64, device=device)
+    reducer = reducer or LOCAL
     w64 = w.to(**f64)
-    weight_sum = w64.sum()
+    # Sums, never means, cross process boundaries: shards may differ in size.
+    weight_sum = reducer.sum(w64.sum())
 
     Y64 = Y.to(**f64)
     if fit_intercept:
-        x_mean = column_means(X, w).to(**f64)
-        y_mean = (w64 @ Y64) / weight_sum
+        x_mean = (reducer.sum(matmul_t(X, w[:, None])[:, 0]) / reducer.sum(w.sum())).to(**f64)
+        y_mean = reducer.sum(w64 @ Y64) / weight_sum
     else:
         x_mean = torch.zeros(n_features, **f64)
         y_mean = torch.zeros(n_targets, **f64)
     # Standardizing y makes the optimizer's tolerances and learning rates
     # independent of the target's units (diabetes' targets are in the hundreds).
-    y_scale = torch.sqrt((w64 @ (Y64 - y_mean) ** 2) / weight_sum)
+    y_scale = torch.sqrt(reducer.sum(w64 @ (Y64 - y_mean) ** 2) / weight_sum)
     y_scale = torch.where(y_scale > 0, y_scale, torch.ones_like(y_scale))
 
-    exact = n_samples <= sketch_size
+    exact = bool(reducer.sum(torch.tensor(n_samples, device=device)) <= sketch_size)
     if exact:
         rows = torch.arange(n_samples, device=device)
         row_weights = w64
     else:
         # Sampling rows in proportion to their weight, with replacement, gives
-        # an unbiased estimate of the weighted Gram matrix.
-        rows = torch.multinomial(w64.cpu(), sketch_size, replacement=True, generator=generator)
-        rows = rows.to(device)
-        row_weights = torch.full((sketch_size,), float(weight_sum) / sketch_size, **f64)
+        # an unbiased estimate of the weighted Gram matrix. Shards draw the
+        # sample one process would draw from all rows (rank 0's draw, from
+        # every shard's weights: 8 bytes a row, once), then keep their own.
+        rows = torch.multinomial(
+            reducer.cat(w64).cpu(), sketch_size, replacement=True, generator=generator
+        )
+        rows = reducer.cat(rows.to(device))[:sketch_size]
+        start = int(reducer.cat(torch.tensor([n_samples], device=device))[: reducer.rank].sum())
+        rows = rows[(rows >= start) & (rows < start + n_samples)] - start
+        row_weights = torch.full((len(rows),), float(weight_sum) / sketch_size, **f64)
     root_w = torch.sqrt(row_weights)[:, None]
-    A = (take_rows(X, rows).to(**f64) - x_mean) * root_w
-    B = (Y64[rows] - y_mean) / y_scale * root_w
+    # Every process decomposes the same sketch: all shards' rows, in rank order.
+    A = reducer.cat((take_rows(X, rows).to(**f64) - x_mean) * root_w)
+    B = reducer.cat((Y64[rows] - y_mean) / y_scale * root_w)
 
     # Column scaling first, so the decomposition resolves small singular
     # values that only come from columns in different units.

@@ -364,7 +364,7 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _fit(self, X, y, sample_weight, incremental, reducer=None):
         resume = incremental and hasattr(self, "coef_")
         space = ArraySpace.of(X)
         data = fit_inputs(
@@ -383,10 +383,13 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             precond = fit_preconditioner(
                 X_t, Y_t, w_train, alpha=self.alpha, fit_intercept=self.fit_intercept,
                 sketch_size=_sketch_size(X_t.shape[1]), generator=generator,
+                reducer=reducer,
             )
         theta, gamma = self._initial_variables(precond, Y_t.shape[1], resume)
         Y_std = (Y_t - precond.y_mean) / precond.y_scale
-        objective = Objective(X_t, Y_std, w_train, precond, self.alpha, w_val=w_val)
+        objective = Objective(
+            X_t, Y_std, w_train, precond, self.alpha, w_val=w_val, reducer=reducer
+        )
 
         max_iter = 1 if incremental else self.max_iter
         result = train(
