@@ -1,6 +1,10 @@
-"""Fit one TorchLinearRegressor on row shards held by several processes.
+"""
+Data-parallel fit with torchrun
+===============================
 
-Each process reads only its own shard, ``X_<rank>.npy`` and ``y_<rank>.npy``,
+Fit one TorchLinearRegressor on row shards held by several processes (this
+script is not executed by the documentation build: it is meant for
+``torchrun``). Each process reads only its own shard, ``X_<rank>.npy`` and ``y_<rank>.npy``,
 memory-mapped; ``skorch_lite.distributed.fit`` sums statistics, objective and
 gradients across processes, so every process ends with the fit on all rows.
 Rank 0 saves the model.

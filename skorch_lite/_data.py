@@ -15,11 +15,6 @@ def matmul(X, B):
     return X @ B
 
 
-def column_means(X, w):
-    """Weighted mean of each column of ``X``, without copying ``X``."""
-    return matmul_t(X, w[:, None])[:, 0] / w.sum()
-
-
 def matmul_t(X, R):
     """Return ``X.T @ R`` for a (n, k) ``R``, without forming ``X.T`` densely."""
     if X.layout != torch.strided:
