@@ -46,6 +46,7 @@ def test_every_example_is_covered_here():
     assert names == {
         "plot_sourdough.py", "plot_diabetes_grid_search.py",
         "plot_linnerud_multioutput.py", "plot_distributed_search.py",
+        "plot_partial_fit_memmap.py",
     }
 
 
@@ -85,3 +86,10 @@ def test_distributed_example_starts_and_closes_its_cluster():
     out = run_example("plot_distributed_search.py")
     assert "skorch_lite on the workers: ['0.1.0']" in out
     assert number_after("from the local run:", out) < 1e-12
+
+
+def test_memmap_streaming_example_reaches_the_optimum_r2():
+    out = run_example("plot_partial_fit_memmap.py")
+    best = number_after("R^2 of the least-squares optimum:", out)
+    streamed = number_after("R^2 after 2 passes over the file:", out)
+    assert streamed > best - 1e-4
