@@ -221,6 +221,8 @@ def train(
       variables estimates how far the objective is above its minimum, is at
       most ``tol`` times the objective (``10 * eps`` of the dtype at least,
       and never below ``eps``, so that a zero-loss optimum is recognised); or
+    * (L-BFGS) a step leaves the variables unchanged: its line search found
+      no decrease at this precision; or
     * the objective (minus the validation R^2 when the objective has
       validation weights) has not improved by a fraction ``tol`` for
       ``n_iter_no_change`` consecutive iterations: mini-batch epochs, early
@@ -253,7 +255,13 @@ def train(
 
     for iteration in range(1, max_iter + 1):
         if full_batch:
+            before = [p.detach().clone() for p in params]
             optimizer.step(memo)
+            # L-BFGS leaves the point unchanged only when its line search
+            # finds no decrease at this precision: nothing more to gain.
+            unmoved = solver == "lbfgs" and all(
+                torch.equal(p, b) for p, b in zip(params, before)
+            )
         else:
             _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,
                        shuffle, generator, iteration, solver, learning_rate_init)
@@ -283,7 +291,7 @@ def train(
         # L-BFGS stalls only at the floor of floating-point precision.
         if full_batch and solver != "lbfgs" and not validating:
             stalled = False
-        if certified or stalled:
+        if certified or stalled or (full_batch and unmoved):
             result.converged = True
             break
 

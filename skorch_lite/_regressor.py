@@ -91,7 +91,8 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         objective (but not below ten machine epsilons of the dtype), or when
         the objective (the validation R^2 with ``early_stopping``) has not
         improved by a fraction ``tol`` for ``n_iter_no_change`` consecutive
-        iterations. Full-batch Adam and SGD only use the first rule.
+        iterations. L-BFGS also stops when a step cannot move at the
+        dtype's precision. Full-batch Adam and SGD only use the first rule.
     n_iter_no_change : int, default=10
         Patience of the second stopping rule.
     early_stopping : bool, default=False
