@@ -15,6 +15,30 @@ def matmul(X, B):
     return X @ B
 
 
+def column_moments(X, w, block_bytes=1 << 24):
+    """Weighted column sums of ``X`` and of ``X**2`` (float64), reading X once.
+
+    Dense X is read in blocks of at most ``block_bytes``, so the squares
+    never need a copy of the whole of X; sparse X squares its non-zeros only.
+    """
+    if X.layout != torch.strided:
+        squares = torch.sparse_csr_tensor(
+            X.crow_indices(), X.col_indices(), X.values() ** 2, X.shape,
+            check_invariants=False,
+        )
+        first, second = matmul_t(X, w[:, None]), matmul_t(squares, w[:, None])
+        return first[:, 0].double(), second[:, 0].double()
+    n_rows, n_cols = X.shape
+    step = max(1, block_bytes // max(1, n_cols * X.element_size()))
+    first = torch.zeros(n_cols, dtype=torch.float64, device=X.device)
+    second = torch.zeros_like(first)
+    for start in range(0, n_rows, step):
+        block, weights = X[start : start + step], w[start : start + step]
+        first += (weights @ block).double()
+        second += (weights @ (block * block)).double()
+    return first, second
+
+
 def matmul_t(X, R):
     """Return ``X.T @ R`` for a (n, k) ``R``, without forming ``X.T`` densely."""
     if X.layout != torch.strided:

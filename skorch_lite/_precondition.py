@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._data import matmul_t, take_rows
+from ._data import column_moments, take_rows
 from .distributed import LOCAL
 
 
@@ -98,12 +98,15 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
     weight_sum = reducer.sum(w64.sum())
 
     Y64 = Y.to(**f64)
+    # One pass over X: the means, and the column norms that scale the sketch.
+    sums, squares = (reducer.sum(m) for m in column_moments(X, w))
     if fit_intercept:
-        x_mean = (reducer.sum(matmul_t(X, w[:, None])[:, 0]) / reducer.sum(w.sum())).to(**f64)
+        x_mean = sums / weight_sum
         y_mean = reducer.sum(w64 @ Y64) / weight_sum
     else:
         x_mean = torch.zeros(n_features, **f64)
         y_mean = torch.zeros(n_targets, **f64)
+    column_sq = torch.clamp(squares - weight_sum * x_mean**2, min=0)
     # Standardizing y makes the optimizer's tolerances and learning rates
     # independent of the target's units (diabetes' targets are in the hundreds).
     y_scale = torch.sqrt(reducer.sum(w64 @ (Y64 - y_mean) ** 2) / weight_sum)
@@ -131,20 +134,37 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
     B = reducer.cat((Y64[rows] - y_mean) / y_scale * root_w)
 
     # Column scaling first, so the decomposition resolves small singular
-    # values that only come from columns in different units.
-    norms = torch.linalg.vector_norm(A, dim=0)
+    # values that only come from columns in different units. The norms come
+    # from all rows: a sample can miss a rare column entirely.
+    sketch_norms = torch.linalg.vector_norm(A, dim=0)
+    norms = sketch_norms if exact else torch.sqrt(column_sq)
+    # Columns that are constant at the data's precision keep the sample's norm.
+    tiny = torch.finfo(dtype).eps * torch.sqrt(squares)
+    norms = torch.where(norms > tiny, norms, sketch_norms)
     norms = torch.where(norms > 0, norms, torch.ones_like(norms))
     D = 1.0 / norms
+    AD = A * D
+    extra = []
     if alpha > 0:
-        A = torch.cat([A, torch.diag(torch.full((n_features,), alpha**0.5, **f64))])
-        B = torch.cat([B, torch.zeros(n_features, n_targets, **f64)])
-    U, S, Vh = torch.linalg.svd(A * D, full_matrices=False)
+        extra.append(torch.diag(alpha**0.5 * D))
+    if not exact:
+        # Scaled, every column has unit norm over all rows. Where the sample
+        # holds less than half of it (far beyond sampling noise, ~sqrt(2/s)),
+        # give the rest back on the diagonal: a rare column missed by the
+        # sample must not look flat, or Adam and SGD would step far along it.
+        deficit = 1 - torch.linalg.vector_norm(AD, dim=0) ** 2
+        deficit = torch.where(deficit > 0.5, deficit, torch.zeros_like(deficit))
+        extra.append(torch.diag(torch.sqrt(deficit)))
+    if extra:
+        AD = torch.cat([AD, *extra])
+        B = torch.cat([B, torch.zeros(AD.shape[0] - B.shape[0], n_targets, **f64)])
+    U, S, Vh = torch.linalg.svd(AD, full_matrices=False)
     V = Vh.T
 
     # Rank is judged at the precision of the data, not of this float64
     # decomposition: in float32, a column that is a combination of others
     # up to rounding would otherwise be scaled up ~1e7 along with its noise.
-    cutoff = float(S[0]) * max(A.shape) * torch.finfo(dtype).eps if S.numel() else 0.0
+    cutoff = float(S[0]) * max(AD.shape) * torch.finfo(dtype).eps if S.numel() else 0.0
     if exact:
         keep = S > cutoff
         U, S, V = U[:, keep], S[keep], V[:, keep]
