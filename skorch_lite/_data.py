@@ -8,11 +8,60 @@ tensors) plug in without the engine knowing.
 import torch
 
 
-def matmul(X, B):
-    """Return ``X @ B`` for a (n, p) ``X`` and a small (p, k) ``B``."""
+class _Affine(torch.autograd.Function):
+    """``X @ B + c`` whose backward computes ``(G.T @ X).T`` rather than ``X.T @ G``.
+
+    Both are X's transpose times the output gradient, but for a row-major X
+    BLAS streams ``G.T @ X`` about five times faster (0.05 s against 0.26 s
+    for 1,000,000 x 100 float32 on 2 cores): the backward then costs what
+    the forward does. X is saved by reference, never copied.
+    """
+
+    @staticmethod
+    def forward(ctx, B, c, X):
+        ctx.save_for_backward(X)
+        return torch.addmm(c, X, B)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (X,) = ctx.saved_tensors
+        return (grad.T @ X).T, grad.sum(0), None
+
+
+def affine(X, B, c):
+    """Return ``X @ B + c`` for a (n, p) ``X``, differentiable in ``B`` and ``c``."""
     if X.layout != torch.strided:
-        return torch.sparse.mm(X, B)
-    return X @ B
+        return torch.sparse.mm(X, B) + c
+    return _Affine.apply(B, c, X)
+
+
+class _WeightedSquares(torch.autograd.Function):
+    """Column sums of ``w * r**2``, with one (n, k) buffer each way.
+
+    torch.sum adds pairwise: a float32 dot product over a million rows
+    (``w @ r**2``) drifts by ~1e-4 relative, which misleads a line search.
+    """
+
+    @staticmethod
+    def forward(ctx, r, w):
+        ctx.save_for_backward(r, w)
+        squares = r * r
+        if w is not None:
+            squares.mul_(w[:, None])
+        return squares.sum(0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        r, w = ctx.saved_tensors
+        out = r * (2 * grad)
+        if w is not None:
+            out.mul_(w[:, None])
+        return out, None
+
+
+def weighted_squares(r, w=None):
+    """``(w[:, None] * r**2).sum(0)``, differentiable in ``r``; ``w=None`` is unit weights."""
+    return _WeightedSquares.apply(r, w)
 
 
 def column_moments(X, w, block_bytes=1 << 24):

@@ -15,19 +15,23 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._data import matmul, take_rows
+from ._data import affine, take_rows, weighted_squares
 from ._solvers import make_optimizer
 from .distributed import LOCAL
 
 
 class Objective:
-    """Weighted ridge least squares of one standardized problem.
+    """Weighted ridge least squares of one problem, in standardized units.
+
+    Residuals are computed against the caller's targets, in their units, so
+    that no standardized copy of y is kept; the per-target sums of squares
+    are divided by the target variances instead.
 
     Parameters
     ----------
     X : Tensor of shape (n_samples, n_features)
     Y : Tensor of shape (n_samples, n_targets)
-        Standardized targets ``(y - y_mean) / y_scale``.
+        Targets, as given.
     w : Tensor of shape (n_samples,)
         Training weights (zero on rows held out for validation).
     precond : Preconditioner
@@ -47,23 +51,28 @@ class Objective:
         self.alpha = alpha if self.reducer.rank == 0 else 0.0
         n_targets = Y.shape[1]
         self.norm = 1.0 / (n_targets * self.reducer.sum(w.sum()))
+        self.y_var = precond.y_scale**2
+        # Unit weights (the usual case) need no multiplication, nor its buffer.
+        self.unit_weights = bool((w == 1).all())
         if w_val is not None:
             val_mean = (w_val @ Y) / w_val.sum()
             self.val_total = w_val @ (Y - val_mean) ** 2
 
     def residual(self, theta, gamma, rows=None):
-        beta = self.precond.transform @ theta
+        """Residuals in y's units, and the standardized coefficients."""
+        pre = self.precond
+        beta = pre.transform @ theta
         X = self.X if rows is None else take_rows(self.X, rows)
         Y = self.Y if rows is None else self.Y[rows]
-        offset = self.precond.intercept_scale * gamma - self.precond.x_mean @ beta
-        return matmul(X, beta) + offset - Y, beta
+        coef = beta * pre.y_scale
+        offset = pre.y_mean + pre.y_scale * (pre.intercept_scale * gamma - pre.x_mean @ beta)
+        # In place: the product's backward does not need its output.
+        return affine(X, coef, offset).sub_(Y), beta
 
     def terms(self, residual, beta, w, scale=1.0):
         """Per-target objective; ``scale`` reweights a mini-batch to estimate the total."""
-        # torch.sum adds pairwise; a float32 dot product over a million rows
-        # (w @ r**2) drifts by ~1e-4 relative, which misleads the line search.
-        data = (w[:, None] * residual**2).sum(0)
-        return self.norm * (scale * data + self.alpha * (beta**2).sum(0))
+        data = weighted_squares(residual, None if self.unit_weights else w)
+        return self.norm * (scale * data / self.y_var + self.alpha * (beta**2).sum(0))
 
     def validation_score(self, residual):
         """Mean over targets of R^2 on the validation rows."""

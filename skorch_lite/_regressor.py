@@ -384,12 +384,11 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             precond = fit_preconditioner(
                 X_t, Y_t, w_train, alpha=self.alpha, fit_intercept=self.fit_intercept,
                 sketch_size=_sketch_size(X_t.shape[1]), generator=generator,
-                reducer=reducer,
+                reducer=reducer, column_norms=self.solver != "lbfgs",
             )
         theta, gamma = self._initial_variables(precond, Y_t.shape[1], resume)
-        Y_std = (Y_t - precond.y_mean) / precond.y_scale
         objective = Objective(
-            X_t, Y_std, w_train, precond, self.alpha, w_val=w_val, reducer=reducer
+            X_t, Y_t, w_train, precond, self.alpha, w_val=w_val, reducer=reducer
         )
 
         max_iter = 1 if incremental else self.max_iter

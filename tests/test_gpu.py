@@ -33,8 +33,8 @@ def test_fit_on_cuda_matches_the_cpu_fit():
 
 def test_cuda_tensor_trains_where_it_lives(monkeypatch):
     seen = []
-    original = skorch_lite._engine.matmul
-    monkeypatch.setattr(skorch_lite._engine, "matmul", lambda X, B: seen.append(X) or original(X, B))
+    original = skorch_lite._engine.affine
+    monkeypatch.setattr(skorch_lite._engine, "affine", lambda X, B, c: seen.append(X) or original(X, B, c))
     X, y = (torch.as_tensor(a, device="cuda", dtype=torch.float32) for a in _data())
     reg = TorchLinearRegressor(device="auto").fit(X, y)
     assert seen and all(t.is_cuda and t.data_ptr() == X.data_ptr() for t in seen)

@@ -22,13 +22,13 @@ needs_array_api = pytest.mark.skipif(
 def seen_by_engine(monkeypatch):
     """Every X the engine multiplies by, as the engine saw it."""
     seen = []
-    original = skorch_lite._engine.matmul
+    original = skorch_lite._engine.affine
 
-    def spy(X, B):
+    def spy(X, B, c):
         seen.append(X)
-        return original(X, B)
+        return original(X, B, c)
 
-    monkeypatch.setattr(skorch_lite._engine, "matmul", spy)
+    monkeypatch.setattr(skorch_lite._engine, "affine", spy)
     return seen
 
 
