@@ -93,11 +93,11 @@ class Torch:
         excesses = [opt.excess(c, b) for c, b in probe.iterates]
 
         # Timed fits without probes (only a clock read per iteration); the same
-        # random_state gives the same iterates. A single long Adam/SGD fit
-        # on 1M rows is timed from the probed run itself: the probes cost a few
-        # microseconds per torch call, against tens of milliseconds per pass.
+        # random_state gives the same iterates. Adam and SGD (hundreds of
+        # passes) on the larger workloads are timed from the probed run itself:
+        # the probes cost microseconds per torch call, against milliseconds per pass.
         runs = []
-        if w.repeats > 1 or self.solver == "lbfgs":
+        if self.solver == "lbfgs" or w.X.nbytes < 1_000_000:
             for _ in range(w.repeats):
                 log = IterationLog()
                 with record_iterations(log), warnings.catch_warnings():

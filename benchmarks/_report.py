@@ -95,15 +95,17 @@ def plot(workload, traces, folder):
     import matplotlib.pyplot as plt
 
     fig, (by_pass, by_time) = plt.subplots(1, 2, figsize=(12, 4.5))
-    floor = 1e-12
-    for t in traces:
+    floor, ceiling = 1e-12, 1e3
+    colors = plt.get_cmap("tab10").colors
+    for i, t in enumerate(traces):
+        style = dict(color=colors[i % len(colors)], label=t.method)
         if t.times:
-            e = [min(max(x, floor), 1e3) for x in t.excesses]
-            by_pass.plot(t.curve_passes, e, marker=".", label=t.method)
-            by_time.plot(t.times, e, marker=".", label=t.method)
+            e = [min(max(x, floor), ceiling) for x in t.excesses]
+            by_pass.plot(t.curve_passes, e, marker=".", **style)
+            by_time.plot(t.times, e, marker=".", **style)
         else:
-            by_time.plot([t.fit_time], [min(max(t.excess, floor), 1e3)], marker="*",
-                         markersize=12, linestyle="none", label=t.method)
+            by_time.plot([t.fit_time], [min(max(t.excess, floor), ceiling)], marker="*",
+                         markersize=12, linestyle="none", **style)
     for ax, xlabel in ((by_pass, "passes over X"), (by_time, "seconds (fit only)")):
         ax.set_yscale("log")
         ax.axhline(TARGET, color="grey", linestyle="--", linewidth=0.8)
@@ -111,9 +113,10 @@ def plot(workload, traces, folder):
         ax.set_ylabel("excess (MSE − MSE_opt) / MSE_opt")
         ax.grid(True, which="both", alpha=0.3)
     by_time.set_xscale("log")
-    by_pass.set_xscale("symlog", linthresh=10)
+    by_pass.set_xscale("log")
     by_time.legend(fontsize=7, loc="best")
-    fig.suptitle(f"{workload.name}: {workload.description}", fontsize=10)
+    fig.suptitle(f"{workload.name}: {workload.description} (excess clipped to "
+                 f"[{floor:g}, {ceiling:g}]; stars: direct solvers)", fontsize=10)
     fig.tight_layout()
     name = "convergence_" + "".join(c if c.isalnum() else "_" for c in workload.name) + ".png"
     fig.savefig(Path(folder) / name, dpi=110)
