@@ -4,9 +4,9 @@ Two probes, both installed only inside ``with`` blocks of the benchmark
 process:
 
 * :class:`PassCounter` counts passes over X: every torch matmul one of whose
-  operands is X's memory (``X @ beta`` in the forward, ``X.T @ w`` for the
-  column means). The backward's ``X.T @ grad`` runs inside autograd, so a
-  forward + backward counts once, as the issue asks.
+  operands is X's memory (``X @ beta + c`` in the forward, ``X.T @ w`` for
+  the column means). The backward's product with X runs with grad mode off
+  and is not counted, so a forward + backward counts once, as the issue asks.
 * :func:`record_iterations` replaces the engine's progress reporter by one
   that stamps the time of every iteration and, optionally, the accepted
   iterate (so its excess can be computed exactly in float64 afterwards).
@@ -24,6 +24,7 @@ import skorch_lite._regressor as regressor
 _MATMULS = {torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__,
             torch.Tensor.__rmatmul__, torch.mm, torch.Tensor.mm, torch.mv,
             torch.Tensor.mv, torch.sparse.mm}
+_FORWARDS = {torch.addmm, torch.Tensor.addmm}
 
 
 class PassCounter(TorchFunctionMode):
@@ -35,7 +36,11 @@ class PassCounter(TorchFunctionMode):
         self.passes = 0
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if func in _MATMULS and any(
+        # The engine's forward is an addmm (counted always); its backward
+        # product runs with grad mode off and is not counted, so a forward +
+        # backward counts once. Other products over X count when grad is on.
+        counted = func in _FORWARDS or (func in _MATMULS and torch.is_grad_enabled())
+        if counted and any(
             isinstance(a, torch.Tensor) and a.data_ptr() == self.data_ptr for a in args
         ):
             self.passes += 1
