@@ -8,5 +8,7 @@ export PYTHONPATH=/tmp/site:$PWD SCIPY_ARRAY_API=1 PYTHONUNBUFFERED=1
 OUT=${OUT:-.}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
 python3 -c "import torch, sklearn, scipy, numpy, sys; print(sys.version.split()[0], 'torch', torch.__version__, 'sklearn', sklearn.__version__, 'scipy', scipy.__version__, 'numpy', numpy.__version__)" | tee -a "$OUT/gpu.txt"
-timeout 300 python3 -m pytest -q -rs tests/test_gpu.py tests/test_inputs.py tests/test_devices.py tests/test_common.py 2>&1 | tail -40 | tee "$OUT/tests.log"
+timeout 300 python3 -m pytest -q -rs tests/test_gpu.py tests/test_inputs.py tests/test_devices.py \
+    tests/test_common.py tests/test_regressor_fit.py > "$OUT/tests.log" 2>&1
+echo "pytest exit status $?"; grep -E "^(FAILED|ERROR)|passed|failed" "$OUT/tests.log" | tail -15
 timeout 240 python3 benchmarks/bench_gpu.py --out "$OUT" 2>&1 | tail -30
