@@ -123,6 +123,7 @@ def fit_preconditioner(
     # independent of the target's units (diabetes' targets are in the hundreds).
     y_scale = torch.sqrt(reducer.sum(w64 @ (Y64 - y_mean) ** 2) / weight_sum)
     y_scale = torch.where(y_scale > 0, y_scale, torch.ones_like(y_scale))
+    _check_representable(x_mean, y_scale)
 
     exact = bool(reducer.sum(torch.tensor(n_samples, device=device)) <= sketch_size)
     if exact:
@@ -142,13 +143,18 @@ def fit_preconditioner(
         row_weights = torch.full((len(rows),), float(weight_sum) / sketch_size, **f64)
     root_w = torch.sqrt(row_weights)[:, None]
     # Every process decomposes the same sketch: all shards' rows, in rank order.
-    A = reducer.cat((take_rows(X, rows).to(**f64) - x_mean) * root_w)
+    sample = reducer.cat(take_rows(X, rows).to(**f64) * root_w)
+    A = sample - reducer.cat(root_w) * x_mean
+    # A column whose centred values are rounding noise of its mean is
+    # constant at the data's precision: scaled up, the noise would fit y.
+    noise = 4 * torch.finfo(dtype).eps * _norms(sample) * max(1, A.shape[0]) ** 0.5
+    A[:, _norms(A) <= noise] = 0
     B = reducer.cat((Y64[rows] - y_mean) / y_scale * root_w)
 
     # Column scaling first, so the decomposition resolves small singular
     # values that only come from columns in different units. The norms come
     # from all rows: a sample can miss a rare column entirely.
-    norms = sketch_norms = torch.linalg.vector_norm(A, dim=0)
+    norms = sketch_norms = _norms(A)
     full_norms = not exact and squares is not None
     if full_norms:
         norms = torch.sqrt(torch.clamp(squares - weight_sum * x_mean**2, min=0))
@@ -166,7 +172,7 @@ def fit_preconditioner(
         # holds less than half of it (far beyond sampling noise, ~sqrt(2/s)),
         # give the rest back on the diagonal: a rare column missed by the
         # sample must not look flat, or Adam and SGD would step far along it.
-        deficit = 1 - torch.linalg.vector_norm(AD, dim=0) ** 2
+        deficit = 1 - _norms(AD) ** 2
         deficit = torch.where(deficit > 0.5, deficit, torch.zeros_like(deficit))
         extra.append(torch.diag(torch.sqrt(deficit)))
     if extra:
@@ -226,3 +232,23 @@ def _few_threads(matrix, small=1 << 21):
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def _norms(A):
+    """Column norms that neither overflow nor underflow (|values| from 1e-300 to 1e300)."""
+    largest = A.abs().amax(0) if A.shape[0] else torch.zeros(A.shape[1], dtype=A.dtype)
+    safe = torch.where(largest > 0, largest, torch.ones_like(largest))
+    return torch.linalg.vector_norm(A / safe, dim=0) * safe
+
+
+def _check_representable(x_mean, y_scale):
+    """Sums of squares must stay finite in float64; say so instead of returning NaN."""
+    if not bool(torch.isfinite(x_mean).all()):
+        raise ValueError(
+            "X holds values too large to average in float64; rescale X (e.g. StandardScaler)."
+        )
+    if not bool(torch.isfinite(y_scale**2).all()):
+        raise ValueError(
+            "y holds values too large: their squares overflow float64 (|y| above ~1e150); "
+            "rescale y (e.g. TransformedTargetRegressor)."
+        )
