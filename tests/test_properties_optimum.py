@@ -18,7 +18,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, Ridge
-from strategies import as_1d, as_2d, examples, one_torch_thread, prediction_size, problems  # noqa: F401
+from strategies import (  # noqa: F401 (one_torch_thread is an autouse fixture)
+    as_1d,
+    as_2d,
+    examples,
+    one_torch_thread,
+    prediction_size,
+    problems,
+)
 
 from skorch_lite import TorchLinearRegressor
 

@@ -7,6 +7,7 @@ the objective minus that optimum.
 """
 
 import numpy as np
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from sklearn.linear_model import Ridge
@@ -20,6 +21,10 @@ from strategies import (  # noqa: F401 (one_torch_thread is an autouse fixture)
 )
 
 from skorch_lite import TorchLinearRegressor
+
+# Adam at its default 200 iterations and mini-batch epochs rarely meet tol;
+# these properties are about the objective, not the warning.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 penalties = st.one_of(st.just(0.0), st.floats(1e-3, 1e2))
 
@@ -106,31 +111,51 @@ def test_lbfgs_on_sketched_rows_never_increases_the_loss_and_ends_at_the_optimum
     assert final - optimum(X, y, None, 0.0) <= documented_excess_bound(model, X, y, None)
 
 
-@given(
-    problems(),
-    st.sampled_from(["adam", "sgd"]),
-    st.one_of(st.none(), st.integers(1, 30)),
-    penalties,
-    st.booleans(),
-)
-def test_adam_and_sgd_end_below_the_mean_predictor_where_they_start(
-    problem, solver, batch_size, alpha, fit_intercept
-):
+def assert_descends_from_the_mean_predictor(problem, solver, batch_size, alpha, fit_intercept,
+                                           share_left, not_optimal=1e-6):
     X, y, w = problem.X, problem.y, problem.sample_weight
     start = mean_predictor_objective(X, y, alpha=alpha, sample_weight=w,
                                      fit_intercept=fit_intercept)
     best = optimum(X, y, w, alpha, fit_intercept)
-    assume(start - best > 1e-6 * start)  # the start was not already optimal
+    assume(start - best > not_optimal * start)  # the start was not already optimal
 
     model = TorchLinearRegressor(solver=solver, batch_size=batch_size, alpha=alpha,
                                  fit_intercept=fit_intercept, random_state=0)
     model.fit(X, y, w)
     final = fitted_objective(model, X, y, w)
     assert final < start
-    # It learned something: in default settings every solver removed at
-    # least 99% of the excess objective on these problems (worst measured:
-    # full-batch Adam, 1.0% left after 200 iterations); ask for half.
-    assert final - best <= 0.5 * (start - best)
+    # It learned something: at most ``share_left`` of the excess objective is left.
+    assert final - best <= share_left * (start - best)
+
+
+@given(problems(), st.sampled_from(["adam", "sgd"]), penalties, st.booleans())
+def test_full_batch_adam_and_sgd_end_below_the_mean_predictor_where_they_start(
+    problem, solver, alpha, fit_intercept
+):
+    # Measured over 40 examples in default settings, the share of the excess
+    # objective left: full-batch SGD 1e-7, Adam (constant step, 200
+    # iterations) 1.0%. Ask for 1% and half.
+    share_left = 0.5 if solver == "adam" else 1e-2
+    assert_descends_from_the_mean_predictor(problem, solver, None, alpha, fit_intercept,
+                                            share_left)
+
+
+@given(problems(), st.sampled_from(["adam", "sgd"]), st.data(), penalties, st.booleans())
+def test_mini_batch_adam_and_sgd_end_below_the_mean_predictor_where_they_start(
+    problem, solver, data, alpha, fit_intercept
+):
+    # Each batch's loss is rescaled to estimate the whole objective, penalty
+    # included, so mini-batches minimize the same function. With a constant
+    # step they only reach it up to a noise floor, ~0.5 p lr^2 of the start
+    # on homogeneous rows (batch_size=1: 1.6e-4 measured with p=3), so "not
+    # already optimal" means 1% above the optimum, and a tenth of that excess
+    # may remain. Two batches per epoch: with smaller batches, rows of
+    # leverage ~1 (which these problems can have) make the final epoch's
+    # noise exceed the excess; see the report of issue 4.
+    n = len(problem.X)
+    batch_size = data.draw(st.integers(-(-n // 2), n - 1))
+    assert_descends_from_the_mean_predictor(problem, solver, batch_size, alpha, fit_intercept,
+                                            share_left=0.1, not_optimal=1e-2)
 
 
 @given(
