@@ -233,10 +233,11 @@ def test_well_posed_problems_at_any_moderate_magnitude_fit_like_linear_regressio
     X = problem.X * 10.0**x_exponent
     y = problem.y * 10.0**y_exponent
     model = TorchLinearRegressor().fit(X, y, problem.sample_weight)
-    reference = LinearRegression().fit(X, y, problem.sample_weight)
-    # As in test_properties_optimum: both exact to ~1e-12 of y's size.
+    # As in test_properties_optimum: the reference sees equilibrated columns.
+    scales = problem.column_scales * 10.0**x_exponent
+    reference = LinearRegression().fit(X / scales, y, problem.sample_weight)
     size = prediction_size(y)
-    np.testing.assert_allclose(model.predict(X), reference.predict(X).reshape(y.shape),
+    np.testing.assert_allclose(model.predict(X), reference.predict(X / scales).reshape(y.shape),
                                rtol=1e-9, atol=1e-9 * size)
 
 
