@@ -59,9 +59,11 @@ def documented_excess_bound(model, X, y, sample_weight, floor=0.0):
 
 def assert_never_increases(curve):
     # L-BFGS's strong Wolfe line search accepts a point only if it lowers the
-    # objective, so the recorded values must be non-increasing, exactly.
+    # objective, so the recorded values must be non-increasing, up to the
+    # rounding of evaluating the objective once it is ~0 (an exact fit:
+    # 7e-36 -> 8e-35 after starting at 1, found by the "deep" profile).
     steps = np.diff(curve)
-    assert np.all(steps <= 0), f"loss_curve_ increased: {curve}"
+    assert np.all(steps <= 1e-15 * max(curve)), f"loss_curve_ increased: {curve}"
 
 
 @examples(0.6)
