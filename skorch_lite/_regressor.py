@@ -469,6 +469,12 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
     def _set_fitted(self, precond, theta, gamma, y_ndim, result, incremental, resume, space):
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
+        if not bool(torch.isfinite(coef).all() and torch.isfinite(intercept).all()):
+            raise ValueError(
+                f"The fitted coefficients are not finite in {str(coef.dtype)[6:]}: the "
+                "data's magnitudes exceed what it can hold; rescale X or y, or pass "
+                "float64 data."
+            )
         if y_ndim == 1:
             coef, intercept = coef[0], intercept[0]
         # numpy by default: a model trained on a GPU unpickles anywhere.
