@@ -166,6 +166,11 @@ class _Stopper:
         self.best_values = [p.detach().clone() for p in params]
         self.count = 0
 
+    def seed(self, value, params):
+        """Count the starting point as seen, without spending patience."""
+        self.best = value
+        self.best_values = [p.detach().clone() for p in params]
+
     def update(self, value, params):
         if value < self.best:
             self.best_values = [p.detach().clone() for p in params]
@@ -237,6 +242,11 @@ def train(
       ``n_iter_no_change`` consecutive iterations: mini-batch epochs, early
       stopping, and L-BFGS at the floor of floating-point precision.
 
+    With early stopping the model kept is the best on the validation rows;
+    with mini-batches, the best by the objective over all rows among the
+    starting point and the ends of epochs (the last epoch of a constant
+    step is not always the best).
+
     The objective is that of the standardized problem, so both rules are
     free of the data's units. ``stop_early=False`` runs exactly
     ``max_iter`` iterations (``partial_fit``).
@@ -252,7 +262,8 @@ def train(
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
     n_rows = objective.X.shape[0] if train_rows is None else len(train_rows)
-    full_batch = batch_size is None or batch_size >= n_rows
+    # L-BFGS needs the full batch: its line search compares objective values.
+    full_batch = solver == "lbfgs" or batch_size is None or batch_size >= n_rows
     memo = _MemoClosure(objective, params)
     stopper = _Stopper(tol, n_iter_no_change, params)
     result = TrainResult()
@@ -261,6 +272,11 @@ def train(
     eps = torch.finfo(theta.dtype).eps
     # Below ~10 eps relative, float32 sums over many rows cannot tell points apart.
     cert_tol = max(tol, 10 * eps)
+    keep_best = stop_early and (validating or not full_batch)
+    if keep_best and not validating:
+        # A constant step leaves mini-batch training at a noise floor: the
+        # last epoch is not always the best, and may even be worse than the start.
+        stopper.seed(float(memo.current().loss), params)
 
     for iteration in range(1, max_iter + 1):
         if full_batch:
@@ -304,8 +320,9 @@ def train(
             result.converged = True
             break
 
-    if validating and stop_early:
-        # Keep the best model seen on the validation rows, not the last.
+    if keep_best:
+        # Keep the best model seen (on the validation rows with early
+        # stopping, by the objective over all rows for mini-batches).
         with torch.no_grad():
             for p, best in zip(params, stopper.best_values):
                 p.copy_(best)

@@ -80,7 +80,10 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         Momentum of ``"sgd"``, in ``[0, 1)``.
     batch_size : int, default=None
         Rows per mini-batch for ``"adam"`` and ``"sgd"``; None is the full
-        batch. ``"lbfgs"`` always uses the full batch.
+        batch. ``"lbfgs"`` always uses the full batch. :meth:`fit` on
+        mini-batches keeps the best model by the objective over all rows
+        among the start and the ends of epochs (a constant step leaves a
+        noise floor, so the last epoch is not always the best).
     max_iter : int, default=200
         Maximum iterations (full batch) or epochs (mini-batches).
     tol : float, default=1e-8
@@ -124,8 +127,10 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
     n_iter_ : int
         Iterations (epochs for mini-batches) run by the last fit.
     loss_curve_ : list of float
-        The objective at the accepted point of each iteration,
-        ``len(loss_curve_) == n_iter_``.
+        The objective at the accepted point of each iteration (epoch),
+        ``len(loss_curve_) == n_iter_``. With full batches the last value is
+        the objective of the fitted model; with mini-batches the fitted model
+        is the best seen (see ``batch_size``).
     validation_scores_ : list of float or None
         R^2 on the held-out rows at each iteration (``early_stopping`` only).
     best_validation_score_ : float or None

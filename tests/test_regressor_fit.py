@@ -160,3 +160,21 @@ def test_same_random_state_gives_bit_identical_minibatch_fits():
         c = TorchLinearRegressor(**{**params, "random_state": 4}).fit(X, y)
     assert np.array_equal(a.coef_, b.coef_)
     assert not np.array_equal(a.coef_, c.coef_)
+
+
+def test_lbfgs_ignores_batch_size_and_trains_on_the_full_batch():
+    X, y = load_diabetes(return_X_y=True)
+    full = TorchLinearRegressor().fit(X, y)
+    batched = TorchLinearRegressor(batch_size=8).fit(X, y)
+    np.testing.assert_allclose(batched.coef_, full.coef_, rtol=1e-10)
+
+
+def test_minibatch_fit_keeps_the_best_model_seen():
+    X, y = load_diabetes(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = TorchLinearRegressor(solver="sgd", batch_size=16,
+                                   max_iter=15, random_state=0).fit(X, y)
+    assert reg.loss_curve_[-1] > min(reg.loss_curve_)  # the last epoch is not the best here
+    mse = np.mean((reg.predict(X) - y) ** 2)
+    assert mse == pytest.approx(min(reg.loss_curve_ + [np.var(y)]), rel=1e-9)
