@@ -64,11 +64,12 @@ def weighted_squares(r, w=None):
     return _WeightedSquares.apply(r, w)
 
 
-def column_moments(X, w, block_bytes=1 << 24):
+def column_moments(X, w, block_bytes=1 << 24, float64=False):
     """Weighted column sums of ``X`` and of ``X**2`` (float64), reading X once.
 
     Dense X is read in blocks of at most ``block_bytes``, so the squares
     never need a copy of the whole of X; sparse X squares its non-zeros only.
+    ``float64=True`` squares each block in float64 (no float32 overflow).
     """
     if X.layout != torch.strided:
         squares = torch.sparse_csr_tensor(
@@ -83,6 +84,8 @@ def column_moments(X, w, block_bytes=1 << 24):
     second = torch.zeros_like(first)
     for start in range(0, n_rows, step):
         block, weights = X[start : start + step], w[start : start + step]
+        if float64:
+            block, weights = block.double(), weights.double()
         first += (weights @ block).double()
         second += (weights @ (block * block)).double()
     return first, second

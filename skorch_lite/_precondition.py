@@ -103,11 +103,12 @@ def fit_preconditioner(
     dtype, device = X.dtype, X.device
     f64 = dict(dtype=torch.float64, device=device)
     reducer = reducer or LOCAL
-    w64 = w.to(**f64)
     # Sums, never means, cross process boundaries: shards may differ in size.
-    weight_sum = reducer.sum(w64.sum())
-
-    Y64 = Y.to(**f64)
+    weight_sum = reducer.sum(torch.sum(w, dtype=torch.float64))
+    # y's statistics in float64 blocks: no float64 copy of y, no overflow.
+    y_sums, y_squares = (
+        reducer.sum(m) for m in column_moments(Y, w, block_bytes=1 << 20, float64=True)
+    )
     if column_norms or X.layout != torch.strided:
         # One pass over X: the means, and the column norms that scale the sketch.
         sums, squares = (reducer.sum(m) for m in column_moments(X, w))
@@ -115,27 +116,27 @@ def fit_preconditioner(
         sums, squares = reducer.sum(matmul_t(X, w[:, None])[:, 0].double()), None
     if fit_intercept:
         x_mean = sums / weight_sum
-        y_mean = reducer.sum(w64 @ Y64) / weight_sum
+        y_mean = y_sums / weight_sum
     else:
         x_mean = torch.zeros(n_features, **f64)
         y_mean = torch.zeros(n_targets, **f64)
     # Standardizing y makes the optimizer's tolerances and learning rates
     # independent of the target's units (diabetes' targets are in the hundreds).
-    y_scale = torch.sqrt(reducer.sum(w64 @ (Y64 - y_mean) ** 2) / weight_sum)
+    y_scale = torch.sqrt(torch.clamp(y_squares / weight_sum - y_mean**2, min=0))
     y_scale = torch.where(y_scale > 0, y_scale, torch.ones_like(y_scale))
-    _check_representable(x_mean, y_scale)
+    _check_representable(x_mean, y_squares)
 
     exact = bool(reducer.sum(torch.tensor(n_samples, device=device)) <= sketch_size)
     if exact:
         rows = torch.arange(n_samples, device=device)
-        row_weights = w64
+        row_weights = w.to(**f64)
     else:
         # Sampling rows in proportion to their weight, with replacement, gives
         # an unbiased estimate of the weighted Gram matrix. Shards draw the
         # sample one process would draw from all rows (rank 0's draw, from
         # every shard's weights: 8 bytes a row, once), then keep their own.
         rows = torch.multinomial(
-            reducer.cat(w64).cpu(), sketch_size, replacement=True, generator=generator
+            reducer.cat(w).cpu(), sketch_size, replacement=True, generator=generator
         )
         rows = reducer.cat(rows.to(device))[:sketch_size]
         start = int(reducer.cat(torch.tensor([n_samples], device=device))[: reducer.rank].sum())
@@ -149,7 +150,7 @@ def fit_preconditioner(
     # constant at the data's precision: scaled up, the noise would fit y.
     noise = 4 * torch.finfo(dtype).eps * _norms(sample) * max(1, A.shape[0]) ** 0.5
     A[:, _norms(A) <= noise] = 0
-    B = reducer.cat((Y64[rows] - y_mean) / y_scale * root_w)
+    B = reducer.cat((Y[rows].to(**f64) - y_mean) / y_scale * root_w)
 
     # Column scaling first, so the decomposition resolves small singular
     # values that only come from columns in different units. The norms come
@@ -241,13 +242,13 @@ def _norms(A):
     return torch.linalg.vector_norm(A / safe, dim=0) * safe
 
 
-def _check_representable(x_mean, y_scale):
+def _check_representable(x_mean, y_squares):
     """Sums of squares must stay finite in float64; say so instead of returning NaN."""
     if not bool(torch.isfinite(x_mean).all()):
         raise ValueError(
             "X holds values too large to average in float64; rescale X (e.g. StandardScaler)."
         )
-    if not bool(torch.isfinite(y_scale**2).all()):
+    if not bool(torch.isfinite(y_squares).all()):
         raise ValueError(
             "y holds values too large: their squares overflow float64 (|y| above ~1e150); "
             "rescale y (e.g. TransformedTargetRegressor)."
