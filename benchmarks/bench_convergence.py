@@ -175,7 +175,7 @@ def main(argv=None):
         "",
         f"Written by `python benchmarks/bench_convergence.py{' --quick' if args.quick else ''}` "
         f"on {datetime.date.today().isoformat()}. Methods and measurement: "
-        "[benchmarks/README.md](../../benchmarks/README.md).",
+        "`benchmarks/README.md` in the repository.",
         "",
         *machine(),
         "- The machine is shared with other jobs: absolute times are noisy; the ratios "
