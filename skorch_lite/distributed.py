@@ -278,13 +278,7 @@ def run_on_loopback(function, rank_args, *, timeout=120.0):
     """
     world_size = len(rank_args)
     deadline = time.monotonic() + timeout
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    store = dist.TCPStore(
-        "127.0.0.1", port, None, is_master=True, timeout=timedelta(seconds=timeout),
-        wait_for_workers=False, master_listen_fd=listener.detach(),
-    )
+    store, port = loopback_store(timeout)
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     processes = [
@@ -319,6 +313,41 @@ def run_on_loopback(function, rank_args, *, timeout=120.0):
         results.close()
         del store
     return [outcomes[rank] for rank in range(world_size)]
+
+
+def loopback_store(timeout):
+    """A rendezvous store listening on 127.0.0.1 only, and its port.
+
+    torch's own store binds every interface; binding the socket here and
+    handing it over keeps the rendezvous on the loopback interface.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds the store waits for a key before raising.
+
+    Returns
+    -------
+    store : torch.distributed.TCPStore
+        The master store, for ``init_process_group(store=...)`` in this process.
+    port : int
+        The port other processes connect to on 127.0.0.1.
+
+    Examples
+    --------
+    >>> from skorch_lite.distributed import loopback_store
+    >>> store, port = loopback_store(10.0)
+    >>> 0 < port < 65536
+    True
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    store = dist.TCPStore(
+        "127.0.0.1", port, None, is_master=True, timeout=timedelta(seconds=timeout),
+        wait_for_workers=False, master_listen_fd=listener.detach(),
+    )
+    return store, port
 
 
 def _check_alive(processes, outcomes, deadline, timeout):

@@ -8,11 +8,9 @@ timeouts. Every scenario runs in one process group, to pay the start-up once.
 import hashlib
 import os
 import pickle
-import socket
 import subprocess
 import sys
 import warnings
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 
 from skorch_lite import TorchLinearRegressor
-from skorch_lite.distributed import LOCAL, AllReduce, fit, run_on_loopback
+from skorch_lite.distributed import LOCAL, AllReduce, fit, loopback_store, run_on_loopback
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TIMEOUT = 240
@@ -167,14 +165,7 @@ def test_the_single_process_reducer_changes_nothing():
 
 
 def _loopback_store():
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    store = dist.TCPStore(
-        "127.0.0.1", port, None, is_master=True, timeout=timedelta(seconds=TIMEOUT),
-        wait_for_workers=False, master_listen_fd=listener.detach(),
-    )
-    return store, port
+    return loopback_store(TIMEOUT)
 
 
 def test_torchrun_example_fits_what_one_process_fits(tmp_path):
