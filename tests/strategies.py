@@ -30,6 +30,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 MAX_ROWS = 30
+# Fits that should agree to rounding: float64 fits converge to ~1e-12 here.
+TIGHT = 1e-9
+penalties = st.one_of(st.just(0.0), st.floats(1e-3, 1e2))
 MAX_FEATURES = 8
 MAX_TARGETS = 3
 
@@ -225,3 +228,16 @@ def as_2d(coef, n_targets):
 def as_1d(intercept, n_targets):
     """``intercept_`` of any estimator as (n_targets,) (a scalar 0.0 is broadcast)."""
     return np.broadcast_to(np.ravel(intercept), (n_targets,))
+
+
+def assert_same_coefficients(first, second, problem, tol=TIGHT):
+    """coef_ (in units of the standardized columns) and intercept_ agree to ``tol``."""
+    k, size = problem.n_targets, prediction_size(problem.y)
+    np.testing.assert_allclose(
+        as_2d(first.coef_, k) * problem.column_scales,
+        as_2d(second.coef_, k) * problem.column_scales,
+        rtol=tol, atol=tol * size,
+    )
+    np.testing.assert_allclose(
+        as_1d(first.intercept_, k), as_1d(second.intercept_, k), rtol=tol, atol=tol * size
+    )

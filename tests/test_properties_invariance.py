@@ -9,17 +9,16 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import (  # noqa: F401 (one_torch_thread is an autouse fixture)
+    TIGHT,
     as_1d,
     as_2d,
     one_torch_thread,
+    penalties,
     prediction_size,
     problems,
 )
 
 from skorch_lite import TorchLinearRegressor
-
-TIGHT = 1e-9
-penalties = st.one_of(st.just(0.0), st.floats(1e-3, 1e2))
 
 
 @given(problems(), st.permutations(range(40)), penalties)

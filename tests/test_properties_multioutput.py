@@ -7,15 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 from strategies import (  # noqa: F401 (one_torch_thread is an autouse fixture)
+    TIGHT,
     one_torch_thread,
+    penalties,
     prediction_size,
     problems,
 )
 
 from skorch_lite import TorchLinearRegressor
-
-TIGHT = 1e-9
-penalties = st.one_of(st.just(0.0), st.floats(1e-3, 1e2))
 
 
 @given(problems(n_targets=st.integers(2, 3)), penalties, st.booleans())

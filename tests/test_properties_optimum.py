@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, Ridge
 from strategies import (  # noqa: F401 (one_torch_thread is an autouse fixture)
-    as_1d,
-    as_2d,
+    TIGHT,
+    assert_same_coefficients,
     examples,
     one_torch_thread,
     prediction_size,
@@ -29,22 +29,13 @@ from strategies import (  # noqa: F401 (one_torch_thread is an autouse fixture)
 
 from skorch_lite import TorchLinearRegressor
 
-TIGHT = 1e-9
 alphas = st.floats(1e-3, 1e2)
 weight_kinds = st.sampled_from(["none", "float", "integer"])
 
 
 def assert_same_model(ours, reference, problem, tol):
-    k, size = problem.n_targets, prediction_size(problem.y)
-    np.testing.assert_allclose(
-        as_2d(ours.coef_, k) * problem.column_scales,
-        as_2d(reference.coef_, k) * problem.column_scales,
-        rtol=tol, atol=tol * size,
-    )
-    np.testing.assert_allclose(
-        as_1d(ours.intercept_, k), as_1d(reference.intercept_, k),
-        rtol=tol, atol=tol * size,
-    )
+    assert_same_coefficients(ours, reference, problem, tol)
+    size = prediction_size(problem.y)
     np.testing.assert_allclose(
         ours.predict(problem.X), reference.predict(problem.X).reshape(problem.y.shape),
         rtol=tol, atol=tol * size,

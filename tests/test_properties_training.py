@@ -17,6 +17,7 @@ from strategies import (  # noqa: F401 (one_torch_thread is an autouse fixture)
     mean_predictor_objective,
     objective,
     one_torch_thread,
+    penalties,
     problems,
 )
 
@@ -25,8 +26,6 @@ from skorch_lite import TorchLinearRegressor
 # Adam at its default 200 iterations and mini-batch epochs rarely meet tol;
 # these properties are about the objective, not the warning.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-penalties = st.one_of(st.just(0.0), st.floats(1e-3, 1e2))
 
 
 def optimum(X, y, sample_weight, alpha, fit_intercept=True):

@@ -11,30 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from strategies import (  # noqa: F401 (one_torch_thread is an autouse fixture)
-    as_1d,
-    as_2d,
+    assert_same_coefficients,
     integer_weights,
     one_torch_thread,
-    prediction_size,
+    penalties,
     problems,
 )
 
 from skorch_lite import TorchLinearRegressor
-
-TIGHT = 1e-9
-penalties = st.one_of(st.just(0.0), st.floats(1e-3, 1e2))
-
-
-def assert_same_fit(first, second, problem, tol=TIGHT):
-    k, size = problem.n_targets, prediction_size(problem.y)
-    np.testing.assert_allclose(
-        as_2d(first.coef_, k) * problem.column_scales,
-        as_2d(second.coef_, k) * problem.column_scales,
-        rtol=tol, atol=tol * size,
-    )
-    np.testing.assert_allclose(
-        as_1d(first.intercept_, k), as_1d(second.intercept_, k), rtol=tol, atol=tol * size
-    )
 
 
 @given(problems(weights=st.just("none")), st.data(), penalties)
@@ -44,7 +28,7 @@ def test_integer_weight_k_equals_repeating_the_row_k_times(problem, data, alpha)
     weighted = TorchLinearRegressor(alpha=alpha).fit(X, y, counts)
     rows = np.repeat(np.arange(len(X)), counts.astype(int))
     repeated = TorchLinearRegressor(alpha=alpha).fit(X[rows], y[rows])
-    assert_same_fit(weighted, repeated, problem)
+    assert_same_coefficients(weighted, repeated, problem)
 
 
 @given(problems(), st.data(), penalties)
@@ -62,7 +46,7 @@ def test_weight_zero_equals_dropping_the_row(problem, data, alpha):
         np.concatenate([w, np.zeros(n_extra)]),
     )
     dropped = TorchLinearRegressor(alpha=alpha).fit(X, y, w)
-    assert_same_fit(padded, dropped, problem)
+    assert_same_coefficients(padded, dropped, problem)
 
 
 @given(problems(weights=st.just("float")), st.floats(-3.0, 3.0))
@@ -70,7 +54,7 @@ def test_scaling_all_weights_changes_nothing_without_penalty(problem, log_c):
     X, y, w = problem.X, problem.y, problem.sample_weight
     scaled = TorchLinearRegressor().fit(X, y, 10.0**log_c * w)
     plain = TorchLinearRegressor().fit(X, y, w)
-    assert_same_fit(scaled, plain, problem)
+    assert_same_coefficients(scaled, plain, problem)
 
 
 @given(problems(weights=st.just("float")), st.floats(1e-3, 1e2), st.floats(-3.0, 3.0))
@@ -81,11 +65,11 @@ def test_scaling_all_weights_by_c_equals_dividing_alpha_by_c(problem, alpha, log
     c = 10.0**log_c
     scaled_weights = TorchLinearRegressor(alpha=alpha).fit(X, y, c * w)
     scaled_alpha = TorchLinearRegressor(alpha=alpha / c).fit(X, y, w)
-    assert_same_fit(scaled_weights, scaled_alpha, problem)
+    assert_same_coefficients(scaled_weights, scaled_alpha, problem)
 
 
 @given(problems(weights=st.just("none")), penalties)
 def test_unit_weights_equal_no_weights(problem, alpha):
     ones = TorchLinearRegressor(alpha=alpha).fit(problem.X, problem.y, np.ones(len(problem.y)))
     none = TorchLinearRegressor(alpha=alpha).fit(problem.X, problem.y)
-    assert_same_fit(ones, none, problem)
+    assert_same_coefficients(ones, none, problem)
