@@ -76,10 +76,18 @@ class Objective:
 
     def validation_score(self, residual):
         """Mean over targets of R^2 on the validation rows."""
-        ss_res = self.w_val @ residual**2
-        safe_total = torch.where(self.val_total > 0, self.val_total, torch.ones_like(ss_res))
-        r2 = torch.where(self.val_total > 0, 1 - ss_res / safe_total, (ss_res == 0).to(ss_res))
-        return r2.mean()
+        return r2_from_sums(self.w_val @ residual**2, self.val_total).mean()
+
+
+def r2_from_sums(ss_res, ss_tot):
+    """R^2 per target from residual and total sums of squares.
+
+    A constant target scores 1 when predicted exactly and 0 otherwise, as
+    :func:`sklearn.metrics.r2_score` does.
+    """
+    varies = ss_tot > 0
+    r2 = 1 - ss_res / torch.where(varies, ss_tot, torch.ones_like(ss_tot))
+    return torch.where(varies, r2, (ss_res == 0).to(ss_res))
 
 
 @dataclass
@@ -105,7 +113,6 @@ class _MemoClosure:
         self.params = params
         self.size = size
         self.cache = []
-        self.n_evals = 0
 
     def __call__(self):
         entry = self.current()
@@ -129,7 +136,6 @@ class _MemoClosure:
             residual, beta = self.objective.residual(theta, gamma)
             terms = self.objective.terms(residual, beta, self.objective.w)
             terms.sum().backward()
-        self.n_evals += 1
         val_score = None
         if self.objective.w_val is not None:
             val_score = self.objective.validation_score(residual.detach())
@@ -153,7 +159,6 @@ class TrainResult:
     loss_curve: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
     converged: bool = False
-    n_evals: int = 0
     optimizer_state: dict = None
 
 
@@ -327,7 +332,6 @@ def train(
             for p, best in zip(params, stopper.best_values):
                 p.copy_(best)
     progress.close(result.n_iter, result.converged)
-    result.n_evals = memo.n_evals
     result.optimizer_state = optimizer.state_dict()
     return result
 

@@ -153,8 +153,13 @@ def takes_torch_path(X):
     return get_config()["array_api_dispatch"] and _is_foreign_array(X)
 
 
-def _to_numpy(x):
-    """y or sample_weight given as a tensor/array-API array beside numpy X."""
+def device_of(x):
+    """Where ``x`` lives: a tensor's device, else the CPU."""
+    return x.device if isinstance(x, torch.Tensor) else torch.device("cpu")
+
+
+def to_numpy(x):
+    """A tensor or array-API array as numpy; numpy, scalars and None unchanged."""
     if x is None or not _is_foreign_array(x):
         return x
     return to_torch(x, torch.device("cpu")).numpy()
@@ -177,7 +182,7 @@ def fit_inputs(estimator, X, y, sample_weight, *, reset, resolve_device):
     tensor X already lives (None for host arrays).
     """
     if takes_torch_path(X):
-        X = to_torch(X, X.device if isinstance(X, torch.Tensor) else torch.device("cpu"))
+        X = to_torch(X, device_of(X))
         device = resolve_device(X.device)
         X = check_tensor_X(estimator, X.to(device), reset=reset)
         Y, y_ndim = _check_tensor_y(to_torch(y, device), X)
@@ -185,12 +190,12 @@ def fit_inputs(estimator, X, y, sample_weight, *, reset, resolve_device):
         return FitInputs(X, Y, w, y_ndim)
 
     X, y = validate_data(
-        estimator, X, _to_numpy(y), reset=reset, dtype=[np.float64, np.float32],
+        estimator, X, to_numpy(y), reset=reset, dtype=[np.float64, np.float32],
         accept_sparse=("csr", "csc", "coo"), multi_output=True, y_numeric=True,
     )
     y = _check_numpy_targets(y, X.dtype)
     sample_weight = _check_sample_weight(
-        _to_numpy(sample_weight), X, dtype=X.dtype, ensure_non_negative=True
+        to_numpy(sample_weight), X, dtype=X.dtype, ensure_non_negative=True
     )
     device = resolve_device(None)
     X_t = sparse_as_tensor(X, device) if sp.issparse(X) else as_tensor(X, device)

@@ -34,8 +34,6 @@ class Preconditioner:
     intercept_scale : float
     theta0 : Tensor of shape (rank, n_targets)
         Least-squares solution on the sketch, in ``theta`` coordinates.
-    exact : bool
-        True when the sketch held every row, so ``theta0`` is the optimum.
     """
 
     x_mean: torch.Tensor
@@ -44,7 +42,6 @@ class Preconditioner:
     transform: torch.Tensor
     intercept_scale: float
     theta0: torch.Tensor
-    exact: bool
 
     def coefficients(self, theta, gamma):
         """Map optimizer variables to ``coef`` (n_targets, n_features) and ``intercept``."""
@@ -213,7 +210,6 @@ def fit_preconditioner(
         transform=transform.to(**cast),
         intercept_scale=(n_targets / 2.0) ** 0.5 if fit_intercept else 0.0,
         theta0=theta0.to(**cast),
-        exact=exact,
     )
 
 

@@ -16,8 +16,16 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._devices import resolve_device
-from ._engine import Objective, train
-from ._inputs import ArraySpace, check_tensor_X, fit_inputs, takes_torch_path, to_torch
+from ._engine import Objective, r2_from_sums, train
+from ._inputs import (
+    ArraySpace,
+    check_tensor_X,
+    device_of,
+    fit_inputs,
+    takes_torch_path,
+    to_numpy,
+    to_torch,
+)
 from ._precondition import fit_preconditioner
 from ._progress import Progress
 from ._solvers import SOLVERS
@@ -317,11 +325,11 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
                 self, X, reset=False, dtype=[np.float64, np.float32],
                 accept_sparse=("csr", "csc", "coo"),
             )
-            return X @ _numpy(self.coef_).T + _numpy(self.intercept_)
+            return X @ to_numpy(self.coef_).T + to_numpy(self.intercept_)
         return ArraySpace.of(X).put(self._predict_tensor(X))
 
     def _predict_tensor(self, X):
-        X = check_tensor_X(self, to_torch(X, _device_of(X)), reset=False)
+        X = check_tensor_X(self, to_torch(X, device_of(X)), reset=False)
         coef = to_torch(self.coef_, X.device).to(X.dtype)
         intercept = to_torch(self.intercept_, X.device).to(X.dtype)
         return X @ (coef.T if coef.ndim == 2 else coef) + intercept
@@ -358,11 +366,7 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         if sample_weight is not None:
             w = to_torch(sample_weight, y.device).to(y.dtype)
         y_mean = (w @ y) / w.sum()
-        ss_res = w @ (y - pred) ** 2
-        ss_tot = w @ (y - y_mean) ** 2
-        ok = ss_tot > 0
-        r2 = torch.where(ok, 1 - ss_res / torch.where(ok, ss_tot, 1), (ss_res == 0).to(y.dtype))
-        return float(r2.mean())
+        return float(r2_from_sums(w @ (y - pred) ** 2, w @ (y - y_mean) ** 2).mean())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -506,14 +510,3 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         else:
             self._preconditioner = None
             self._optimizer_state = None
-
-
-def _numpy(value):
-    """A fitted attribute as numpy (it may be a tensor after an array-API fit)."""
-    if isinstance(value, (float, np.ndarray, np.generic)):
-        return value
-    return to_torch(value, torch.device("cpu")).numpy()
-
-
-def _device_of(X):
-    return X.device if isinstance(X, torch.Tensor) else torch.device("cpu")
