@@ -36,40 +36,49 @@ def affine(X, B, c):
 
 
 class _WeightedSquares(torch.autograd.Function):
-    """Column sums of ``w * r**2``, with one (n, k) buffer each way.
+    """Column sums of ``w * (r * s)**2``, with one (n, k) buffer each way.
 
     torch.sum adds pairwise: a float32 dot product over a million rows
     (``w @ r**2``) drifts by ~1e-4 relative, which misleads a line search.
     """
 
     @staticmethod
-    def forward(ctx, r, w):
-        ctx.save_for_backward(r, w)
-        squares = r * r
+    def forward(ctx, r, w, s):
+        ctx.save_for_backward(r, w, s)
+        squares = r * s
+        squares.mul_(squares)
         if w is not None:
             squares.mul_(w[:, None])
         return squares.sum(0)
 
     @staticmethod
     def backward(ctx, grad):
-        r, w = ctx.saved_tensors
-        out = r * (2 * grad)
+        r, w, s = ctx.saved_tensors
+        out = (r * s).mul_(2 * grad * s)
         if w is not None:
             out.mul_(w[:, None])
-        return out, None
+        return out, None, None
 
 
-def weighted_squares(r, w=None):
-    """``(w[:, None] * r**2).sum(0)``, differentiable in ``r``; ``w=None`` is unit weights."""
-    return _WeightedSquares.apply(r, w)
+def weighted_squares(r, w=None, s=None):
+    """``(w[:, None] * (r * s)**2).sum(0)``, differentiable in ``r``.
+
+    ``w=None`` is unit weights; ``s`` (shape (k,)) scales each column before
+    squaring, so that residuals of order 1e-160 do not underflow.
+    """
+    if s is None:
+        s = torch.ones(r.shape[1], dtype=r.dtype, device=r.device)
+    return _WeightedSquares.apply(r, w, s)
 
 
-def column_moments(X, w, block_bytes=1 << 24, float64=False):
-    """Weighted column sums of ``X`` and of ``X**2`` (float64), reading X once.
+def column_moments(X, w, block_bytes=1 << 24, float64=False, scale=None):
+    """Weighted column sums of ``X / scale`` and of its squares (float64), reading X once.
 
     Dense X is read in blocks of at most ``block_bytes``, so the squares
     never need a copy of the whole of X; sparse X squares its non-zeros only.
-    ``float64=True`` squares each block in float64 (no float32 overflow).
+    ``float64=True`` squares each block in float64 (no float32 overflow);
+    ``scale`` (per column, float64, dense X only) divides each block first,
+    so that squares of values of order 1e-160 do not underflow.
     """
     if X.layout != torch.strided:
         squares = torch.sparse_csr_tensor(
@@ -86,6 +95,8 @@ def column_moments(X, w, block_bytes=1 << 24, float64=False):
         block, weights = X[start : start + step], w[start : start + step]
         if float64:
             block, weights = block.double(), weights.double()
+        if scale is not None:
+            block = block / scale
         first += (weights @ block).double()
         second += (weights @ (block * block)).double()
     return first, second

@@ -11,6 +11,7 @@ set. The loop reads top to bottom: step, evaluate the accepted point, record,
 decide whether to stop.
 """
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -51,12 +52,12 @@ class Objective:
         self.alpha = alpha if self.reducer.rank == 0 else 0.0
         n_targets = Y.shape[1]
         self.norm = 1.0 / (n_targets * self.reducer.sum(w.sum()))
-        self.y_var = precond.y_scale**2
+        self.y_scale = precond.y_scale
         # Unit weights (the usual case) need no multiplication, nor its buffer.
         self.unit_weights = bool((w == 1).all())
         if w_val is not None:
             val_mean = (w_val @ Y) / w_val.sum()
-            self.val_total = w_val @ (Y - val_mean) ** 2
+            self.val_total = w_val @ ((Y - val_mean) / self.y_scale) ** 2
 
     def residual(self, theta, gamma, rows=None):
         """Residuals in y's units, and the standardized coefficients."""
@@ -71,12 +72,17 @@ class Objective:
 
     def terms(self, residual, beta, w, scale=1.0):
         """Per-target objective; ``scale`` reweights a mini-batch to estimate the total."""
-        data = weighted_squares(residual, None if self.unit_weights else w)
-        return self.norm * (scale * data / self.y_var + self.alpha * (beta**2).sum(0))
+        # Residuals are standardized before squaring: squares of y of order
+        # 1e-160 would underflow, and 0 * inf from the penalty of a model
+        # with huge coefficients (X of order 1e-160) would be NaN.
+        data = weighted_squares(residual, None if self.unit_weights else w, 1 / self.y_scale)
+        if self.alpha == 0:
+            return self.norm * scale * data
+        return self.norm * (scale * data + self.alpha * (beta**2).sum(0))
 
     def validation_score(self, residual):
         """Mean over targets of R^2 on the validation rows."""
-        return r2_from_sums(self.w_val @ residual**2, self.val_total).mean()
+        return r2_from_sums(self.w_val @ (residual / self.y_scale) ** 2, self.val_total).mean()
 
 
 def r2_from_sums(ss_res, ss_tot):
@@ -211,6 +217,26 @@ def _check_finite(loss, iteration, solver, learning_rate_init):
     )
 
 
+def gradient_noise(precond, theta, safety=4.0):
+    """Half the squared norm of the gradient's rounding error, in ``theta`` units.
+
+    Each residual is rounded at ``eps`` times the largest term that formed
+    it: the target (``|y_mean| / y_scale`` in standardized units), the
+    uncentred prediction (``|x_mean @ beta_std|``) and the residual's own
+    unit scale. The preconditioned gradient sums them through an (almost)
+    orthonormal map, once per kept direction. A gradient smaller than this
+    cannot be reduced: the model is at the optimum to the data's precision
+    (a zero-loss fit, or one whose loss is far below eps, such as rows with
+    weights 1e20 fitted exactly beside rows of weight 1).
+    """
+    eps = torch.finfo(theta.dtype).eps
+    with torch.no_grad():
+        beta = precond.transform @ theta
+        scale = 1 + (precond.y_mean / precond.y_scale).abs() + (precond.x_mean @ beta).abs()
+    rank, n_targets = theta.shape
+    return float((safety * eps * scale) ** 2 @ torch.ones_like(scale)) * max(rank, 1) / n_targets
+
+
 def train(
     objective,
     theta,
@@ -238,8 +264,11 @@ def train(
 
     * (full batch) half the squared gradient norm, which in these
       variables estimates how far the objective is above its minimum, is at
-      most ``tol`` times the objective (``10 * eps`` of the dtype at least,
-      and never below ``eps``, so that a zero-loss optimum is recognised); or
+      most ``tol`` times the objective, or below the rounding noise of the
+      gradient itself (:func:`gradient_noise`, so that a zero-loss optimum is
+      recognised); for L-BFGS, whose line search compares objective values,
+      ``tol`` is at least ``2 * eps * log2(n)``, the precision of a sum
+      over ``n`` rows in the dtype; or
     * (L-BFGS) a step leaves the variables unchanged: its line search found
       no decrease at this precision; or
     * the objective (minus the validation R^2 when the objective has
@@ -275,14 +304,21 @@ def train(
     y_var = objective.precond.y_scale**2
     validating = objective.w_val is not None
     eps = torch.finfo(theta.dtype).eps
-    # Below ~10 eps relative, float32 sums over many rows cannot tell points apart.
-    cert_tol = max(tol, 10 * eps)
+    # A line search compares sums over n rows, which tell points apart only
+    # to ~eps log2(n) relative; the gradient rule alone resolves far less.
+    cert_tol = max(tol, 2 * eps * math.log2(n_rows + 2)) if solver == "lbfgs" else tol
+    # Half the squared gradient is the excess exactly when the Hessian is
+    # the identity; a sketch's Hessian is within a factor ~2 of it (its
+    # smallest eigenvalue above 1/4 for an embedding of distortion 1/2).
+    sketch_factor = 1.0 if objective.precond.exact else 4.0
     keep_best = stop_early and (validating or not full_batch)
     if keep_best and not validating:
         # A constant step leaves mini-batch training at a noise floor: the
         # last epoch is not always the best, and may even be worse than the start.
         stopper.seed(float(memo.current().loss), params)
 
+    if solver == "lbfgs":
+        _relative_tolerance_change(optimizer, float(memo.current().loss))
     for iteration in range(1, max_iter + 1):
         if full_batch:
             before = [p.detach().clone() for p in params]
@@ -308,11 +344,10 @@ def train(
             continue
         loss = float(entry.loss)
         if solver == "lbfgs":
-            # torch's L-BFGS gives up when the directional derivative is above
-            # -tolerance_change, an absolute number: keep it relative to the loss.
-            optimizer.param_groups[0]["tolerance_change"] = eps * max(loss, eps)
+            _relative_tolerance_change(optimizer, loss)
         certified = full_batch and (
-            0.5 * sum(float((g**2).sum()) for g in entry.grads) <= cert_tol * max(loss, eps)
+            0.5 * sketch_factor * sum(float((g**2).sum()) for g in entry.grads)
+            <= max(cert_tol * loss, gradient_noise(objective.precond, theta))
         )
         watched = -float(entry.val_score) if validating else loss
         stalled = stopper.update(watched, params)
@@ -334,6 +369,19 @@ def train(
     progress.close(result.n_iter, result.converged)
     result.optimizer_state = optimizer.state_dict()
     return result
+
+
+def _relative_tolerance_change(optimizer, loss):
+    """Keep torch's L-BFGS tolerance on the directional derivative relative to the loss.
+
+    torch gives up when that derivative is above ``-tolerance_change``, an
+    absolute number: with eps there, a problem whose loss is far below eps
+    (rows of weight 1e20 fitted exactly beside rows of weight 1) stopped
+    before its first step.
+    """
+    group = optimizer.param_groups[0]
+    dtype = group["params"][0].dtype
+    group["tolerance_change"] = max(torch.finfo(dtype).eps * loss, torch.finfo(dtype).tiny)
 
 
 def _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,

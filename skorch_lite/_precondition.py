@@ -6,20 +6,39 @@ The optimizer never sees the caller's coefficients. It sees ``theta`` and
     beta_std = transform @ theta,      c = intercept_scale * gamma,
     y_std    = (X - x_mean) @ beta_std + c,   y_std = (y - y_mean) / y_scale.
 
-``transform`` comes from a singular value decomposition of a row sketch of the
-weighted, centred design (all rows when there are few). When the sketch is all
-rows, the Hessian of the objective in ``theta`` is exactly the identity; when
-it is a sample, it is close to it (Blendenpik, LSRN). X itself is never
-centred, scaled or copied: the centring is folded into the intercept.
+``transform`` comes from a singular value decomposition of the weighted,
+centred design: all its rows when there are few, otherwise a CountSketch of
+them (:mod:`._sketch`). Either way the decomposed matrix has X's row space,
+so the answer does not depend on the branch:
+
+* directions judged singular (at the data's precision) are X's null space
+  and are dropped, never scaled up;
+* ``transform`` spans X's row space, where the ridge optimum lies for every
+  ``alpha`` (and the minimum-norm least-squares solution for ``alpha=0``, as
+  :func:`numpy.linalg.lstsq`); the penalty enters the decomposition only
+  within that space, so wide data never needs a dense p x p matrix;
+* the Hessian of the objective in ``theta`` is exactly the identity when
+  every row was decomposed, and close to it for a sketch (Blendenpik:
+  Avron, Maymounkov & Toledo, SIAM J. Sci. Comput. 2010; LSRN, for
+  minimum-length solutions of rank-deficient problems: Meng, Saunders &
+  Mahoney, SIAM J. Sci. Comput. 2014).
+
+X itself is never centred, scaled or copied: the centring is folded into
+the intercept.
 """
 
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
 from ._data import column_moments, matmul_t, take_rows
+from ._sketch import count_sketch
 from .distributed import LOCAL
+
+# The sketch never holds more float64 values than this (512 MB).
+MAX_SKETCH_VALUES = 1 << 26
 
 
 @dataclass
@@ -33,7 +52,11 @@ class Preconditioner:
     transform : Tensor of shape (n_features, rank)
     intercept_scale : float
     theta0 : Tensor of shape (rank, n_targets)
-        Least-squares solution on the sketch, in ``theta`` coordinates.
+        Least-squares solution on the sketch, in ``theta`` coordinates (the
+        exact solution when every row was decomposed).
+    exact : bool
+        Every row was decomposed, so the Hessian in ``theta`` is exactly the
+        identity; otherwise it is only close to it (a sketch).
     """
 
     x_mean: torch.Tensor
@@ -42,6 +65,7 @@ class Preconditioner:
     transform: torch.Tensor
     intercept_scale: float
     theta0: torch.Tensor
+    exact: bool = True
 
     def coefficients(self, theta, gamma):
         """Map optimizer variables to ``coef`` (n_targets, n_features) and ``intercept``."""
@@ -60,16 +84,36 @@ class Preconditioner:
         return theta, c / self.intercept_scale
 
 
-def fit_preconditioner(
-    X, Y, w, *, alpha, fit_intercept, sketch_size, generator, reducer=None,
-    column_norms=False,
-):
+def sketch_rows(sketch_size, n_samples, n_features):
+    """Rows of the decomposed matrix: all ``n_samples`` or a sketch.
+
+    A sketch needs more rows than X's rank to keep X's row space, so it has
+    at least twice ``n_features``; when that is every row, every row is used.
+
+    Raises
+    ------
+    ValueError
+        When that many rows of ``n_features`` float64 values would exceed
+        :data:`MAX_SKETCH_VALUES`.
+    """
+    rows = min(n_samples, max(sketch_size, 2 * n_features))
+    if rows * n_features > MAX_SKETCH_VALUES:
+        raise ValueError(
+            f"X has {n_features} features and {n_samples} rows: its preconditioner would "
+            f"decompose a dense {rows} x {n_features} matrix (more than "
+            f"{MAX_SKETCH_VALUES * 8 >> 20} MB). Reduce the number of features (e.g. "
+            "sklearn.feature_selection or TruncatedSVD) or use fewer rows."
+        )
+    return rows
+
+
+def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator, reducer=None):
     """Compute the change of variables for ``X``, targets ``Y`` and weights ``w``.
 
     Parameters
     ----------
     X : Tensor of shape (n_samples, n_features)
-        Read, never copied (except the sketch rows).
+        Dense or sparse CSR; read, never copied (a sketch reads it once).
     Y : Tensor of shape (n_samples, n_targets)
     w : Tensor of shape (n_samples,)
         Non-negative weights with a positive sum.
@@ -77,140 +121,189 @@ def fit_preconditioner(
         L2 penalty, folded into the preconditioner so ridge is conditioned too.
     fit_intercept : bool
     sketch_size : int
-        Rows sampled for the decomposition; with fewer rows than this, all
-        rows are used and the preconditioner is exact.
+        Rows of the sketch (see :func:`sketch_rows`); with at most this many
+        rows, all are decomposed and the preconditioner is exact.
     generator : torch.Generator
-        Source of the row sample (CPU), for reproducibility.
+        Source of the sketch's signs and offsets (CPU), for reproducibility.
     reducer : Reducer, default=None
         Combines statistics across processes that each hold a shard of the
         rows (:mod:`skorch_lite.distributed`); None is one process.
-    column_norms : bool, default=False
-        Scale columns by their norms over all rows (one more pass over dense
-        X, ~4 matrix-vector products' worth) rather than over the sample. A
-        sample can miss a rare column; L-BFGS copes through its line search,
-        Adam and SGD would step far along it. Always done for sparse X,
-        where it is cheap.
 
     Returns
     -------
     Preconditioner
+
+    Raises
+    ------
+    ValueError
+        When X or y hold values whose sums or squares overflow float64, or
+        when the decomposition would not fit in memory (:func:`sketch_rows`).
     """
     n_samples, n_features = X.shape
     n_targets = Y.shape[1]
     dtype, device = X.dtype, X.device
     f64 = dict(dtype=torch.float64, device=device)
     reducer = reducer or LOCAL
-    # Sums, never means, cross process boundaries: shards may differ in size.
+    # Scaling every weight by c and alpha by c leaves the optimum unchanged;
+    # weights at most 1 keep their square roots and sums finite (1e-300..1e300).
+    w_max = reducer.cat(w.max().reshape(1).double()).max()
+    w = w.double() / w_max
+    alpha = alpha / float(w_max)
     weight_sum = reducer.sum(torch.sum(w, dtype=torch.float64))
-    # y's statistics in float64 blocks: no float64 copy of y, no overflow.
-    y_sums, y_squares = (
-        reducer.sum(m) for m in column_moments(Y, w, block_bytes=1 << 20, float64=True)
-    )
-    if column_norms or X.layout != torch.strided:
-        # One pass over X: the means, and the column norms that scale the sketch.
-        sums, squares = (reducer.sum(m) for m in column_moments(X, w))
-    else:
-        sums, squares = reducer.sum(matmul_t(X, w[:, None])[:, 0].double()), None
-    if fit_intercept:
-        x_mean = sums / weight_sum
-        y_mean = y_sums / weight_sum
-    else:
-        x_mean = torch.zeros(n_features, **f64)
-        y_mean = torch.zeros(n_targets, **f64)
-    # Standardizing y makes the optimizer's tolerances and learning rates
-    # independent of the target's units (diabetes' targets are in the hundreds).
-    y_scale = torch.sqrt(torch.clamp(y_squares / weight_sum - y_mean**2, min=0))
-    y_scale = torch.where(y_scale > 0, y_scale, torch.ones_like(y_scale))
-    _check_representable(x_mean, y_squares)
+    y_mean, y_scale = _target_moments(Y, w, weight_sum, fit_intercept, reducer)
 
-    exact = bool(reducer.sum(torch.tensor(n_samples, device=device)) <= sketch_size)
-    if exact:
-        rows = torch.arange(n_samples, device=device)
-        row_weights = w.to(**f64)
-    else:
-        # Sampling rows in proportion to their weight, with replacement, gives
-        # an unbiased estimate of the weighted Gram matrix. Shards draw the
-        # sample one process would draw from all rows (rank 0's draw, from
-        # every shard's weights: 8 bytes a row, once), then keep their own.
-        rows = torch.multinomial(
-            reducer.cat(w).cpu(), sketch_size, replacement=True, generator=generator
+    n_total = int(reducer.sum(torch.tensor(n_samples, device=device)))
+    rows = sketch_rows(sketch_size, n_total, n_features)
+    exact = n_total <= rows
+    SX, SY, Sr, x_sums = _decomposed_rows(X, Y, w, rows, exact, generator, reducer)
+    x_mean = x_sums / weight_sum if fit_intercept else torch.zeros(n_features, **f64)
+    if not bool(torch.isfinite(x_mean).all()):
+        raise ValueError(
+            "X holds values too large to average in float64; rescale X (e.g. StandardScaler)."
         )
-        rows = reducer.cat(rows.to(device))[:sketch_size]
-        start = int(reducer.cat(torch.tensor([n_samples], device=device))[: reducer.rank].sum())
-        rows = rows[(rows >= start) & (rows < start + n_samples)] - start
-        row_weights = torch.full((len(rows),), float(weight_sum) / sketch_size, **f64)
-    root_w = torch.sqrt(row_weights)[:, None]
-    # Every process decomposes the same sketch: all shards' rows, in rank order.
-    sample = reducer.cat(take_rows(X, rows).to(**f64) * root_w)
-    A = sample - reducer.cat(root_w) * x_mean
-    # A column whose centred values are rounding noise of its mean is
-    # constant at the data's precision: scaled up, the noise would fit y.
-    noise = 4 * torch.finfo(dtype).eps * _norms(sample) * max(1, A.shape[0]) ** 0.5
-    A[:, _norms(A) <= noise] = 0
-    B = reducer.cat((Y[rows].to(**f64) - y_mean) / y_scale * root_w)
-
-    # Column scaling first, so the decomposition resolves small singular
-    # values that only come from columns in different units. The norms come
-    # from all rows: a sample can miss a rare column entirely.
-    norms = sketch_norms = _norms(A)
-    full_norms = not exact and squares is not None
-    if full_norms:
-        norms = torch.sqrt(torch.clamp(squares - weight_sum * x_mean**2, min=0))
-        # Columns constant at the data's precision keep the sample's norm.
-        tiny = torch.finfo(dtype).eps * torch.sqrt(squares)
-        norms = torch.where(norms > tiny, norms, sketch_norms)
-    norms = torch.where(norms > 0, norms, torch.ones_like(norms))
-    D = 1.0 / norms
-    AD = A * D
-    extra = []
-    if alpha > 0:
-        extra.append(torch.diag(alpha**0.5 * D))
-    if full_norms:
-        # Scaled, every column has unit norm over all rows. Where the sample
-        # holds less than half of it (far beyond sampling noise, ~sqrt(2/s)),
-        # give the rest back on the diagonal: a rare column missed by the
-        # sample must not look flat, or Adam and SGD would step far along it.
-        deficit = 1 - _norms(AD) ** 2
-        deficit = torch.where(deficit > 0.5, deficit, torch.zeros_like(deficit))
-        extra.append(torch.diag(torch.sqrt(deficit)))
-    if extra:
-        AD = torch.cat([AD, *extra])
-        B = torch.cat([B, torch.zeros(AD.shape[0] - B.shape[0], n_targets, **f64)])
-    with _few_threads(AD):
-        U, S, Vh = torch.linalg.svd(AD, full_matrices=False)
-    V = Vh.T
-
-    # Rank is judged at the precision of the data, not of this float64
-    # decomposition: in float32, a column that is a combination of others
-    # up to rounding would otherwise be scaled up ~1e7 along with its noise.
-    cutoff = float(S[0]) * max(AD.shape) * torch.finfo(dtype).eps if S.numel() else 0.0
-    if exact:
-        keep = S > cutoff
-        U, S, V = U[:, keep], S[keep], V[:, keep]
-    else:
-        # A direction the sample missed must stay reachable: clamp, don't drop.
-        S = torch.clamp(S, min=max(cutoff, float(S[0]) * 1e-7) if S.numel() else 1.0)
+    A, B = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, dtype, n_total)
+    D = _inverse_norms(A)
+    U, S, V, rank = _decompose(A * D, dtype)
+    if not exact and rank < n_features:
+        # A rank below the column count may come from rows that collided
+        # in the sketch's buckets: a second, independent sketch stacked
+        # below the first loses a direction only if both collide.
+        SX2, SY2, Sr2, _ = _decomposed_rows(X, Y, w, rows, exact, generator, reducer)
+        A2, B2 = _centre(SX2, SY2, Sr2, x_mean, y_mean, y_scale, dtype, n_total)
+        A, B = torch.cat([A, A2]) / 2**0.5, torch.cat([B, B2]) / 2**0.5
+        D = _inverse_norms(A)
+        U, S, V, rank = _decompose(A * D, dtype)
 
     # Hessian of the objective (normalized by k * sum(w)) is 2 (G + alpha I) /
     # (k sum(w)); this scale makes it the identity in theta.
     hessian_root = torch.sqrt(2.0 / (n_targets * weight_sum))
-    transform = (D[:, None] * V) / (S * hessian_root)
-    theta0 = (U.T @ B) * hessian_root
-    if exact and alpha == 0 and V.shape[1] < n_features:
-        # Rank deficient: project onto X's row space so that descent from
-        # theta0 (or zero) lands on the minimum-norm solution, as lstsq does.
-        Q, _ = torch.linalg.qr(V / D[:, None])
-        transform = Q @ (Q.T @ transform)
-
+    transform, theta0 = _change_of_variables(A * D, B, U, S, V, rank, D, alpha)
     cast = dict(dtype=dtype, device=device)
     return Preconditioner(
         x_mean=x_mean.to(**cast),
         y_mean=y_mean.to(**cast),
         y_scale=y_scale.to(**cast),
-        transform=transform.to(**cast),
+        transform=(transform / hessian_root).to(**cast),
         intercept_scale=(n_targets / 2.0) ** 0.5 if fit_intercept else 0.0,
-        theta0=theta0.to(**cast),
+        theta0=(theta0 * hessian_root).to(**cast),
+        exact=exact,
     )
+
+
+def _target_moments(Y, w, weight_sum, fit_intercept, reducer):
+    """Weighted mean and standard deviation of each target, from 1e-300 to 1e150."""
+    # Squares of y of order 1e-160 underflow: take moments of y / max|y|.
+    y_max = reducer.cat(Y.abs().amax(0, keepdim=True).double()).amax(0)
+    if not bool(torch.isfinite(y_max**2).all()):
+        raise ValueError(
+            "y holds values too large: their squares overflow float64 (|y| above ~1e150); "
+            "rescale y (e.g. TransformedTargetRegressor)."
+        )
+    y_max = torch.where(y_max > 0, y_max, torch.ones_like(y_max))
+    sums, squares = (
+        reducer.sum(m)
+        for m in column_moments(Y, w, block_bytes=1 << 20, float64=True, scale=y_max)
+    )
+    mean = sums / weight_sum if fit_intercept else torch.zeros_like(sums)
+    # Standardizing y makes the optimizer's tolerances and learning rates
+    # independent of the target's units (diabetes' targets are in the hundreds).
+    scale = torch.sqrt(torch.clamp(squares / weight_sum - mean**2, min=0))
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return mean * y_max, scale * y_max
+
+
+def _decomposed_rows(X, Y, w, rows, exact, generator, reducer):
+    """``sqrt(w) * X``, ``sqrt(w) * Y`` and ``sqrt(w)`` of every row, or their sketch."""
+    if exact:
+        root = torch.sqrt(w.double())
+        everything = torch.arange(X.shape[0], device=X.device)
+        x_sums = reducer.sum(matmul_t(X, w[:, None].to(X.dtype))[:, 0].double())
+        # Every process decomposes the same rows: all shards', in rank order.
+        return (
+            reducer.cat(take_rows(X, everything).double() * root[:, None]),
+            reducer.cat(Y.double() * root[:, None]),
+            reducer.cat(root),
+            x_sums,
+        )
+    # Each process sketches its own rows with the signs and buckets one
+    # process would give them (rank 0's seed, for unseeded estimators); the
+    # sketch of all rows is the sum.
+    seed = torch.randint(0, 2**62, (1,), generator=generator).to(X.device)
+    shared = torch.Generator().manual_seed(int(reducer.cat(seed)[0]))
+    sizes = reducer.cat(torch.tensor([X.shape[0]], device=X.device))
+    start, n_total = int(sizes[: reducer.rank].sum()), int(sizes.sum())
+    sketch = count_sketch(X, Y, w, rows, shared, start=start, n_total=n_total)
+    return tuple(reducer.sum(t) for t in sketch)
+
+
+def _centre(SX, SY, Sr, x_mean, y_mean, y_scale, dtype, n_rows):
+    """Centre (and standardize) the decomposed rows; zero columns constant at X's precision."""
+    A = SX - Sr[:, None] * x_mean
+    B = (SY - Sr[:, None] * y_mean) / y_scale
+    # A column whose centred values are rounding noise of its mean is
+    # constant at the data's precision: scaled up, the noise would fit y.
+    # The mean's own rounding grows with log(n), not with n.
+    noise = 4 * torch.finfo(dtype).eps * math.log2(n_rows + 2) * _norms(SX)
+    A[:, _norms(A) <= noise] = 0
+    return A, B
+
+
+def _inverse_norms(A):
+    # Column scaling first, so the decomposition resolves small singular
+    # values that only come from columns in different units.
+    norms = _norms(A)
+    return 1.0 / torch.where(norms > 0, norms, torch.ones_like(norms))
+
+
+def _decompose(AD, dtype):
+    """Thin SVD of ``AD`` and its rank at the precision of the data.
+
+    The cutoff is relative to the largest singular value and does not grow
+    with the number of rows: what float32 data resolves (a few eps32), or,
+    for float64 data, the rounding of the centring and the decomposition.
+    """
+    with _few_threads(AD):
+        U, S, Vh = torch.linalg.svd(AD, full_matrices=False)
+    if not S.numel() or S[0] == 0:
+        return U[:, :0], S[:0], Vh.T[:, :0], 0
+    eps = torch.finfo(dtype).eps
+    cutoff = float(S[0]) * max(4 * eps, 1e3 * torch.finfo(torch.float64).eps)
+    rank = int((S > cutoff).sum())
+    return U[:, :rank], S[:rank], Vh.T[:, :rank], rank
+
+
+def _change_of_variables(AD, B, U, S, V, rank, D, alpha):
+    """``transform`` (p x rank) and ``theta0`` such that the Hessian is the identity.
+
+    In scaled coordinates ``u`` (``beta = D u``) the kept directions ``V``
+    span ``D`` times X's row space, so ``D^-2 V`` spans the ``u`` in which
+    the optimum lies; with ``P`` an orthonormal basis of it, the objective in
+    ``z`` (``u = P z``) has Hessian ``(AD P)^T (AD P) + alpha (D P)^T (D P)``:
+    a decomposition of ``[AD P; sqrt(alpha) D P]``, rank x rank at most.
+    """
+    n_features = AD.shape[1]
+    if rank == n_features and alpha == 0:
+        return D[:, None] * V / S, U.T @ B
+    if rank == n_features:
+        P, ADP = None, AD
+    else:
+        # D^-2 V in two steps of D^-1: norms from 1e-150 to 1e150 would overflow squared.
+        scale = 1.0 / D
+        scale = scale / scale.max()
+        P = torch.linalg.qr(scale[:, None] * torch.linalg.qr(scale[:, None] * V).Q).Q
+        ADP = AD @ P
+    if alpha > 0:
+        DP = torch.diag(D) if P is None else D[:, None] * P
+        Z = torch.cat([ADP, alpha**0.5 * DP])
+        B = torch.cat([B, torch.zeros(Z.shape[0] - B.shape[0], B.shape[1], dtype=B.dtype,
+                                      device=B.device)])
+    else:
+        Z = ADP
+    with _few_threads(Z):
+        U2, S2, W2h = torch.linalg.svd(Z, full_matrices=False)
+    basis = W2h.T / S2
+    transform = D[:, None] * (basis if P is None else P @ basis)
+    return transform, U2.T @ B
 
 
 @contextmanager
@@ -236,16 +329,3 @@ def _norms(A):
     largest = A.abs().amax(0) if A.shape[0] else torch.zeros(A.shape[1], dtype=A.dtype)
     safe = torch.where(largest > 0, largest, torch.ones_like(largest))
     return torch.linalg.vector_norm(A / safe, dim=0) * safe
-
-
-def _check_representable(x_mean, y_squares):
-    """Sums of squares must stay finite in float64; say so instead of returning NaN."""
-    if not bool(torch.isfinite(x_mean).all()):
-        raise ValueError(
-            "X holds values too large to average in float64; rescale X (e.g. StandardScaler)."
-        )
-    if not bool(torch.isfinite(y_squares).all()):
-        raise ValueError(
-            "y holds values too large: their squares overflow float64 (|y| above ~1e150); "
-            "rescale y (e.g. TransformedTargetRegressor)."
-        )

@@ -1,0 +1,122 @@
+"""A CountSketch of the weighted rows of X, computed in one pass.
+
+The preconditioner needs a short matrix ``S @ diag(sqrt(w)) @ X`` whose
+Gram matrix approximates that of every row and, above all, whose row space
+is X's: then the directions it finds singular are X's null space, and the
+minimum-norm solution is reachable at any size. Sampling rows does not have
+that property (a rare category, or a few dominant weights, is simply not
+drawn); a CountSketch does: every row is added, with a random sign, into
+one of ``size`` buckets (Clarkson & Woodruff, "Low rank approximation and
+regression in input sparsity time", STOC 2013).
+
+Row ``i`` of chunk ``t`` (chunks of ``size`` consecutive rows) goes to bucket
+``(i + offset_t) mod size``: rows of one chunk never collide, and the
+buckets of two chunks are a random rotation of each other. For dense X this
+is two slice additions per chunk instead of a scatter (measured on 1M x 100
+float32, 2 cores: 0.09 s, about one matrix-vector product; a scatter with
+``index_add_`` took 0.3 s).
+"""
+
+import torch
+
+
+def count_sketch(X, Y, w, size, generator, start=0, n_total=None):
+    """Sketch ``sqrt(w) * [X, Y, 1]`` into ``size`` rows, and sum ``w * X``.
+
+    Parameters
+    ----------
+    X : Tensor of shape (n_samples, n_features)
+        Dense or sparse CSR; read once, never copied whole.
+    Y : Tensor of shape (n_samples, n_targets)
+    w : Tensor of shape (n_samples,), float64
+        Non-negative weights (at most 1: scaled by the caller, so that
+        square roots neither overflow nor underflow).
+    size : int
+        Rows of the sketch.
+    generator : torch.Generator
+        CPU generator of the signs and offsets.
+    start, n_total : int, default=0 and None (``n_samples``)
+        Where these rows start among ``n_total`` (a shard of a data set
+        spread over processes): each process draws the signs and offsets of
+        all rows and uses its own, so the sum of the shards' sketches is the
+        sketch one process would compute from all rows.
+
+    Returns
+    -------
+    SX : Tensor of shape (size, n_features), float64
+    SY : Tensor of shape (size, n_targets), float64
+    Sr : Tensor of shape (size,), float64
+        The sketch of ``sqrt(w)`` itself, with the same signs, so that the
+        caller centres the sketch exactly: ``S (X - 1 m) = SX - Sr m``.
+    x_sums : Tensor of shape (n_features,), float64
+        ``w @ X``, accumulated in float64 chunk by chunk.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skorch_lite._sketch import count_sketch
+    >>> X = torch.arange(12.0).reshape(6, 2); w = torch.ones(6, dtype=torch.float64)
+    >>> SX, SY, Sr, sums = count_sketch(X, X[:, :1], w, 4, torch.Generator().manual_seed(0))
+    >>> SX.shape, sums.tolist()
+    (torch.Size([4, 2]), [30.0, 36.0])
+    """
+    n_samples, n_features = X.shape
+    n_total = n_samples if n_total is None else n_total
+    device = X.device
+    f64 = dict(dtype=torch.float64, device=device)
+    signs = torch.randint(0, 2, (n_total,), generator=generator)[start : start + n_samples]
+    signs = signs.to(device) * 2 - 1
+    offsets = torch.randint(0, size, ((n_total + size - 1) // size,), generator=generator)
+    # Products are formed in X's dtype (no float64 copy of a block) and
+    # summed in float64; Sr sums the very same rounded root weights.
+    root = (signs * torch.sqrt(w)).to(X.dtype)
+    w = w.to(X.dtype)
+    SX = torch.zeros(size, n_features, **f64)
+    SY = torch.zeros(size, Y.shape[1], **f64)
+    Sr = torch.zeros(size, **f64)
+    if X.layout != torch.strided:
+        buckets = _buckets(start, n_samples, size, offsets.to(device))
+        _scatter_csr(SX, X, root.double(), buckets)
+        x_sums = torch.sparse.mm(X.t(), w[:, None])[:, 0].double()
+        SY.index_add_(0, buckets, Y.double() * root.double()[:, None])
+        Sr.index_add_(0, buckets, root.double())
+        return SX, SY, Sr, x_sums
+    x_sums = torch.zeros(n_features, **f64)
+    # Pieces never cross a chunk boundary of the global row order.
+    first = 0
+    while first < n_samples:
+        row = start + first
+        last = min(n_samples, first + size - row % size)
+        rows = slice(first, last)
+        block, r = X[rows], root[rows]
+        x_sums += (w[rows] @ block).double()
+        bucket = (row % size + int(offsets[row // size])) % size
+        _add_rotated(SX, block * r[:, None], bucket)
+        _add_rotated(SY, Y[rows] * r[:, None], bucket)
+        _add_rotated(Sr[:, None], r[:, None].double(), bucket)
+        first = last
+    return SX, SY, Sr, x_sums
+
+
+def _add_rotated(out, block, offset):
+    """``out[(i + offset) % size] += block[i]`` for the rows ``i`` of ``block``."""
+    size = out.shape[0]
+    head = min(block.shape[0], size - offset)
+    out[offset : offset + head] += block[:head]
+    out[: block.shape[0] - head] += block[head:]
+
+
+def _buckets(start, n_samples, size, offsets):
+    rows = torch.arange(start, start + n_samples, device=offsets.device)
+    return (rows % size + offsets[rows // size]) % size
+
+
+def _scatter_csr(out, X, root, buckets):
+    """Add each non-zero of CSR ``X``, times its row's signed root weight, into ``out``."""
+    crow, col, values = X.crow_indices(), X.col_indices(), X.values()
+    row_of = torch.repeat_interleave(
+        torch.arange(X.shape[0], device=X.device), crow[1:] - crow[:-1]
+    )
+    out.index_put_(
+        (buckets[row_of], col.long()), values.double() * root[row_of], accumulate=True
+    )

@@ -1,0 +1,231 @@
+"""The fit reaches the same optimum whether every row or a sketch was decomposed.
+
+The private knob ``_sketch_rows`` makes problems of a few dozen rows take
+the sketch branch of the preconditioner (a CountSketch of ~2p rows), the
+branch every data set above 2000 rows takes. Designs are the ones users
+really have: one-hot blocks beside an intercept, duplicated, zero, constant
+and shifted columns, more features than rows, weights spanning 1e20 with
+zeros. The reference is the exact weighted minimum-norm solution computed in
+float64 by :func:`numpy.linalg.lstsq` on the centred problem (ridge: on the
+problem stacked with ``sqrt(alpha) I``).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
+from strategies import one_torch_thread  # noqa: F401 (autouse fixture)
+
+from skorch_lite import TorchLinearRegressor
+
+DESIGNS = ["gaussian", "onehot", "duplicate", "zero", "constant", "shifted", "wide"]
+
+
+def design(kind, n, p, rng):
+    """A design matrix of kind ``kind`` with about ``p`` columns, and its rank deficiency."""
+    X = rng.normal(size=(n, p))
+    if kind == "onehot":
+        codes = rng.integers(0, p, n)
+        codes[:p] = np.arange(p)  # every category present
+        X = np.c_[np.eye(p)[codes], rng.normal(size=n)]
+    elif kind == "duplicate":
+        X = np.c_[X, X[:, :1]]
+    elif kind == "zero":
+        X = np.c_[X, np.zeros(n)]
+    elif kind == "constant":
+        X = np.c_[X, np.full(n, 3.0)]
+    elif kind == "shifted":
+        X = np.c_[X, X[:, :1] + 5.0]
+    elif kind == "wide":
+        X = rng.normal(size=(n, n + p))
+    return X
+
+
+def weights(kind, n, rng):
+    if kind == "none":
+        return None
+    if kind == "uniform":
+        return rng.uniform(0.5, 2.0, n)
+    w = 10.0 ** rng.uniform(-10, 10, n)
+    w[rng.integers(0, n, 3)] = 0.0
+    w[rng.integers(0, n, 2)] = 1e20
+    return w
+
+
+def reference(X, y, w, alpha, fit_intercept=True):
+    """Exact weighted (ridge) minimum-norm solution, float64, via lstsq."""
+    w = np.ones(len(X)) if w is None else w
+    Y = y.reshape(len(y), -1)
+    if fit_intercept:
+        x_mean, y_mean = w @ X / w.sum(), w @ Y / w.sum()
+    else:
+        x_mean, y_mean = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
+    root = np.sqrt(w)[:, None]
+    A, B = root * (X - x_mean), root * (Y - y_mean)
+    if alpha > 0:
+        A = np.r_[A, np.sqrt(alpha) * np.eye(X.shape[1])]
+        B = np.r_[B, np.zeros((X.shape[1], Y.shape[1]))]
+    coef = np.linalg.lstsq(A, B, rcond=1e-10)[0].T
+    intercept = y_mean - coef @ x_mean
+    return coef, intercept
+
+
+def objective(X, y, w, alpha, coef, intercept):
+    w = np.ones(len(X)) if w is None else w
+    Y = y.reshape(len(y), -1)
+    R = Y - X @ coef.T - intercept
+    return (w @ R**2).sum() + alpha * (coef**2).sum()
+
+
+@given(
+    kind=st.sampled_from(DESIGNS),
+    n=st.integers(20, 60),
+    p=st.integers(1, 5),
+    weight_kind=st.sampled_from(["none", "uniform", "span"]),
+    alpha=st.one_of(st.just(0.0), st.floats(1e-3, 10.0)),
+    sketched=st.booleans(),
+    sparse=st.booleans(),
+    n_targets=st.integers(1, 2),
+    seed=st.integers(0, 2**16),
+)
+def test_sketched_and_exact_fits_reach_the_minimum_norm_optimum(
+    kind, n, p, weight_kind, alpha, sketched, sparse, n_targets, seed
+):
+    rng = np.random.default_rng(seed)
+    X = design(kind, n, p, rng)
+    y = X @ rng.normal(size=(X.shape[1], n_targets)) + rng.normal(size=(n, n_targets)) + 2.0
+    y = y[:, 0] if n_targets == 1 else y
+    w = weights(weight_kind, n, rng)
+    est = TorchLinearRegressor(alpha=alpha, random_state=seed)
+    if sketched:
+        est._sketch_rows = 1  # the floor, 2 * n_features rows, unless that is every row
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        est.fit(sp.csr_matrix(X) if sparse else X, y, sample_weight=w)
+    coef, intercept = reference(X, y, w, alpha)
+    ours = objective(X, y, w, alpha, est.coef_.reshape(n_targets, -1), est.intercept_)
+    best = objective(X, y, w, alpha, coef, intercept)
+    assert not caught, [str(c.message) for c in caught]
+    # "Converged" is a certificate: within tol (1e-8) of the optimum, relative,
+    # with margin for the rounding of these sums (weights span 1e20).
+    assert ours <= best * (1 + 1e-7) + 1e-12 * (np.ones(n) if w is None else w) @ (y**2).reshape(n, -1).sum(1)
+    # The same model: minimum-norm coefficients where the optimum is not unique.
+    scale = max(np.abs(coef).max(), 1e-12)
+    np.testing.assert_allclose(est.coef_.reshape(coef.shape), coef, rtol=0, atol=2e-4 * scale)
+
+
+@given(
+    kind=st.sampled_from(["gaussian", "onehot", "duplicate", "constant"]),
+    n=st.integers(30, 60),
+    p=st.integers(1, 4),
+    sketched=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_float32_fits_reach_the_float64_optimum_to_float32_precision(kind, n, p, sketched, seed):
+    rng = np.random.default_rng(seed)
+    X = design(kind, n, p, rng)
+    y = X @ rng.normal(size=X.shape[1]) + 0.1 * rng.normal(size=n)
+    est = TorchLinearRegressor(random_state=seed)
+    if sketched:
+        est._sketch_rows = 1
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    est.fit(X32, y32)
+    coef, intercept = reference(X32.astype(float), y32.astype(float), None, 0.0)
+    ours = objective(X32.astype(float), y32.astype(float), None, 0.0,
+                     est.coef_[None].astype(float), est.intercept_)
+    best = objective(X32.astype(float), y32.astype(float), None, 0.0, coef, intercept)
+    assert ours <= best * (1 + 1e-4) + 1e-10 * (y**2).sum()
+
+
+@given(
+    x_exponent=st.integers(-150, 150),
+    y_exponent=st.integers(-150, 150),
+    w_exponent=st.integers(-150, 150),
+    sketched=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_magnitudes_from_1e_150_to_1e150_fit_like_lstsq(
+    x_exponent, y_exponent, w_exponent, sketched, seed
+):
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(40, 3))
+    beta = np.array([1.0, -2.0, 0.5])
+    y_base = base @ beta + 0.1 * rng.normal(size=40) + 1.0
+    X, y = base * 10.0**x_exponent, y_base * 10.0**y_exponent
+    w = rng.uniform(0.5, 2.0, 40) * 10.0**w_exponent
+    # A tight tol, so that coefficients (not only the objective) are compared closely.
+    est = TorchLinearRegressor(tol=1e-13, random_state=seed)
+    if sketched:
+        est._sketch_rows = 1
+    est.fit(X, y, sample_weight=w)
+    # The same problem in units where it is well scaled, scaled back.
+    coef, intercept = reference(base, y_base, w / w.max(), 0.0)
+    np.testing.assert_allclose(
+        est.coef_ * 10.0 ** (x_exponent - y_exponent), coef[0], rtol=1e-6, atol=1e-9
+    )
+    np.testing.assert_allclose(est.intercept_ / 10.0**y_exponent, intercept[0], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("n", [2001, 20_000])
+@pytest.mark.parametrize("kind", ["duplicate", "zero", "constant", "onehot"])
+def test_rank_deficient_designs_above_the_sketch_size_give_the_minimum_norm_solution(kind, n):
+    rng = np.random.default_rng(n)
+    X = design(kind, n, 3, rng)
+    y = X @ rng.normal(size=X.shape[1]) + rng.normal(size=n)
+    coef, intercept = reference(X, y, None, 0.0)
+    for X_in in (X, sp.csr_matrix(X)):
+        est = TorchLinearRegressor(random_state=0).fit(X_in, y)
+        np.testing.assert_allclose(est.coef_, coef[0], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(est.intercept_, intercept[0], rtol=1e-4, atol=1e-4 * y.std())
+
+
+@pytest.mark.parametrize("n", [2001, 20_000])
+def test_a_few_dominant_weights_do_not_stop_the_fit_above_the_sketch_size(n):
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 2, (n, 5)).astype(float)
+    y = X @ [1.0, 2, 3, 4, 5] + rng.normal(size=n)
+    w = np.ones(n)
+    w[:2] = 1e20
+    coef, intercept = reference(X, y, w, 0.0)
+    est = TorchLinearRegressor(random_state=0).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(est.coef_, coef[0], rtol=1e-4)
+
+
+def test_zero_weight_rows_are_dropped_rows_above_the_sketch_size():
+    rng = np.random.default_rng(2)
+    X = rng.integers(0, 2, (2001, 5)).astype(float)
+    y = X @ [1.0, 2, 3, 4, 5] + rng.normal(size=2001)
+    w = np.zeros(2001)
+    w[:8] = rng.uniform(1, 2, 8)
+    full = TorchLinearRegressor(random_state=0).fit(X, y, sample_weight=w)
+    kept = TorchLinearRegressor(random_state=0).fit(X[:8], y[:8], sample_weight=w[:8])
+    np.testing.assert_allclose(full.coef_, kept.coef_, rtol=1e-4, atol=1e-8)
+
+
+def test_wide_sparse_ridge_fits_quickly_without_a_dense_square_matrix():
+    X = sp.random(50, 4000, density=250 / 200_000, random_state=0, format="csr")
+    y = np.random.default_rng(0).normal(size=50)
+    est = TorchLinearRegressor(alpha=1.0).fit(X, y)
+    coef, intercept = reference(X.toarray(), y, None, 1.0)
+    np.testing.assert_allclose(est.coef_, coef[0], atol=1e-4 * np.abs(coef).max())
+
+
+def test_float32_directions_a_few_eps_apart_are_kept():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=1000)
+    X = np.c_[a, a + 2e-5 * rng.normal(size=1000)].astype(np.float32)
+    y = ((X[:, 1] - X[:, 0]) * 1e5).astype(np.float32)
+    assert TorchLinearRegressor().fit(X, y).score(X, y) > 0.999
+
+
+def test_targets_of_order_1e_158_fit_exactly():
+    X = np.random.default_rng(4).normal(size=(100, 2))
+    y = X @ [1.0, 2.0] * 1e-158
+    est = TorchLinearRegressor().fit(X, y)
+    np.testing.assert_allclose(est.coef_, [1e-158, 2e-158], rtol=1e-8)
+    est = TorchLinearRegressor().fit(X * 1e-160, X @ [1.0, 2.0])
+    np.testing.assert_allclose(est.coef_, [1e160, 2e160], rtol=1e-8)
