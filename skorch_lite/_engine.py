@@ -166,6 +166,10 @@ class TrainResult:
     validation_scores: list = field(default_factory=list)
     converged: bool = False
     optimizer_state: dict = None
+    # Full batch: progress stopped (L-BFGS's line search found no decrease
+    # twice, its memory cleared in between, or no relative improvement for
+    # n_iter_no_change iterations) while the gradient was above the certificate.
+    stalled_above_tol: bool = False
 
 
 class _Stopper:
@@ -319,12 +323,13 @@ def train(
 
     if solver == "lbfgs":
         _relative_tolerance_change(optimizer, float(memo.current().loss))
+    unmoved = restarted = False
     for iteration in range(1, max_iter + 1):
         if full_batch:
             before = [p.detach().clone() for p in params]
             optimizer.step(memo)
-            # L-BFGS leaves the point unchanged only when its line search
-            # finds no decrease at this precision: nothing more to gain.
+            # L-BFGS leaves the point unchanged when its line search finds
+            # no decrease: at the floor of precision, or lost (see below).
             unmoved = solver == "lbfgs" and all(
                 torch.equal(p, b) for p, b in zip(params, before)
             )
@@ -356,7 +361,20 @@ def train(
         # L-BFGS stalls only at the floor of floating-point precision.
         if full_batch and solver != "lbfgs" and not validating:
             stalled = False
-        if certified or stalled or (full_batch and unmoved):
+        if full_batch and not validating and (unmoved or stalled) and not certified:
+            # On the full batch only the certificate means converged: a line
+            # search that finds no decrease, or slow progress, can happen on a
+            # badly sketched problem with the excess well above tol. Retry a
+            # failed line search once from steepest descent (L-BFGS's memory
+            # cleared), then stop and say so.
+            if unmoved and not restarted:
+                optimizer.state.clear()
+                restarted = True
+                continue
+            result.stalled_above_tol = True
+            break
+        restarted = False
+        if certified or stalled:
             result.converged = True
             break
 

@@ -103,11 +103,14 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         Training stops when, on the full batch, half the squared gradient
         norm in the preconditioned variables (an estimate of how far the
         objective is above its minimum) is at most ``tol`` times the
-        objective (but not below ten machine epsilons of the dtype), or when
+        objective (for L-BFGS not below ``2 * eps * log2(n_samples)`` of the
+        dtype, what its line search can resolve) or below its own rounding
+        noise (a zero-loss fit), or when
         the objective (the validation R^2 with ``early_stopping``) has not
         improved by a fraction ``tol`` for ``n_iter_no_change`` consecutive
-        iterations. L-BFGS also stops when a step cannot move at the
-        dtype's precision. Full-batch Adam and SGD only use the first rule.
+        iterations. On the full batch only the first rule means converged:
+        L-BFGS stopping without it (no decrease found, or stalled) warns.
+        Full-batch Adam and SGD only use the first rule.
     n_iter_no_change : int, default=10
         Patience of the second stopping rule.
     early_stopping : bool, default=False
@@ -423,7 +426,17 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             stop_early=not incremental,
         )
         self._set_fitted(precond, theta, gamma, data.y_ndim, result, incremental, resume, space)
-        if not incremental and not result.converged:
+        if not incremental and result.stalled_above_tol:
+            warnings.warn(
+                f"TorchLinearRegressor stopped at iteration {result.n_iter} before "
+                f"converging (tol={self.tol}): the objective stopped decreasing while "
+                "its gradient was still above the stopping rule's bound. The data may "
+                "be too badly scaled for the preconditioner (e.g. sample_weight "
+                "spanning many orders of magnitude, or float32 data near its "
+                "precision); try float64 data or a larger tol.",
+                ConvergenceWarning,
+            )
+        elif not incremental and not result.converged:
             warnings.warn(
                 f"TorchLinearRegressor stopped at max_iter={self.max_iter} before "
                 f"converging (tol={self.tol}); increase max_iter.",
