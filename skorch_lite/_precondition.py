@@ -155,24 +155,27 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
     n_total = int(reducer.sum(torch.tensor(n_samples, device=device)))
     rows = sketch_rows(sketch_size, n_total, n_features)
     exact = n_total <= rows
-    SX, SY, Sr, x_sums = _decomposed_rows(X, Y, w, rows, exact, generator, reducer)
+    # uncentred: each column's weighted norm before centring, over all rows:
+    # the scale of the rounding in the decomposed matrix, whatever cancelled
+    # in the sketch.
+    SX, SY, Sr, x_sums, uncentred = _decomposed_rows(X, Y, w, rows, exact, generator, reducer)
     x_mean = x_sums / weight_sum if fit_intercept else torch.zeros(n_features, **f64)
     if not bool(torch.isfinite(x_mean).all()):
         raise ValueError(
             "X holds values too large to average in float64; rescale X (e.g. StandardScaler)."
         )
-    A, B = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, dtype, n_total)
+    A, B = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, dtype, n_total)
     D = _inverse_norms(A)
-    U, S, V, rank = _decompose(A * D, dtype)
+    U, S, V, rank = _decompose(A * D, dtype, _cancellation(uncentred, A))
     if not exact and rank < n_features:
         # A rank below the column count may come from rows that collided
         # in the sketch's buckets: a second, independent sketch stacked
         # below the first loses a direction only if both collide.
-        SX2, SY2, Sr2, _ = _decomposed_rows(X, Y, w, rows, exact, generator, reducer)
-        A2, B2 = _centre(SX2, SY2, Sr2, x_mean, y_mean, y_scale, dtype, n_total)
+        SX2, SY2, Sr2, _, _ = _decomposed_rows(X, Y, w, rows, exact, generator, reducer)
+        A2, B2 = _centre(SX2, SY2, Sr2, x_mean, y_mean, y_scale, uncentred, dtype, n_total)
         A, B = torch.cat([A, A2]) / 2**0.5, torch.cat([B, B2]) / 2**0.5
         D = _inverse_norms(A)
-        U, S, V, rank = _decompose(A * D, dtype)
+        U, S, V, rank = _decompose(A * D, dtype, _cancellation(uncentred, A))
 
     # Hessian of the objective (normalized by k * sum(w)) is 2 (G + alpha I) /
     # (k sum(w)); this scale makes it the identity in theta.
@@ -219,12 +222,9 @@ def _decomposed_rows(X, Y, w, rows, exact, generator, reducer):
         everything = torch.arange(X.shape[0], device=X.device)
         x_sums = reducer.sum(matmul_t(X, w[:, None].to(X.dtype))[:, 0].double())
         # Every process decomposes the same rows: all shards', in rank order.
-        return (
-            reducer.cat(take_rows(X, everything).double() * root[:, None]),
-            reducer.cat(Y.double() * root[:, None]),
-            reducer.cat(root),
-            x_sums,
-        )
+        SX = reducer.cat(take_rows(X, everything).double() * root[:, None])
+        return (SX, reducer.cat(Y.double() * root[:, None]), reducer.cat(root), x_sums,
+                _norms(SX))
     # Each process sketches its own rows with the signs and buckets one
     # process would give them (rank 0's seed, for unseeded estimators); the
     # sketch of all rows is the sum.
@@ -232,18 +232,39 @@ def _decomposed_rows(X, Y, w, rows, exact, generator, reducer):
     shared = torch.Generator().manual_seed(int(reducer.cat(seed)[0]))
     sizes = reducer.cat(torch.tensor([X.shape[0]], device=X.device))
     start, n_total = int(sizes[: reducer.rank].sum()), int(sizes.sum())
-    sketch = count_sketch(X, Y, w, rows, shared, start=start, n_total=n_total)
-    return tuple(reducer.sum(t) for t in sketch)
+    *sketch, squares = (
+        reducer.sum(t) for t in count_sketch(X, Y, w, rows, shared, start=start, n_total=n_total)
+    )
+    if bool(torch.isfinite(squares).all()):
+        return (*sketch, torch.sqrt(squares))
+    # Squares beyond the dtype's range (|X| above ~1e19 in float32, ~1e154
+    # in float64): one more pass, on X divided by its largest value.
+    return (*sketch, _scaled_norms(X, w, reducer))
 
 
-def _centre(SX, SY, Sr, x_mean, y_mean, y_scale, dtype, n_rows):
+def _scaled_norms(X, w, reducer):
+    """``sqrt(w @ X**2)`` in float64, computed on X divided by its largest value."""
+    values = X.values() if X.layout != torch.strided else X
+    largest = reducer.cat(values.abs().max().reshape(1).double()).max()
+    largest = largest if largest > 0 else torch.ones_like(largest)
+    scale = torch.full((X.shape[1],), float(largest), dtype=torch.float64, device=X.device)
+    if X.layout != torch.strided:
+        X = torch.sparse_csr_tensor(X.crow_indices(), X.col_indices(),
+                                    values.double() / largest, X.shape, check_invariants=False)
+        squares = column_moments(X, w.double())[1]
+    else:
+        squares = column_moments(X, w, float64=True, scale=scale)[1]
+    return torch.sqrt(reducer.sum(squares)) * largest
+
+
+def _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, dtype, n_rows):
     """Centre (and standardize) the decomposed rows; zero columns constant at X's precision."""
     A = SX - Sr[:, None] * x_mean
     B = (SY - Sr[:, None] * y_mean) / y_scale
     # A column whose centred values are rounding noise of its mean is
     # constant at the data's precision: scaled up, the noise would fit y.
     # The mean's own rounding grows with log(n), not with n.
-    noise = 4 * torch.finfo(dtype).eps * math.log2(n_rows + 2) * _norms(SX)
+    noise = 4 * torch.finfo(dtype).eps * math.log2(n_rows + 2) * uncentred
     A[:, _norms(A) <= noise] = 0
     return A, B
 
@@ -255,18 +276,34 @@ def _inverse_norms(A):
     return 1.0 / torch.where(norms > 0, norms, torch.ones_like(norms))
 
 
-def _decompose(AD, dtype):
+def _cancellation(uncentred, A):
+    """Largest ratio of a column's norm before centring to its norm after.
+
+    Centring a column whose mean dwarfs its spread cancels digits: its
+    rounding error, ``eps`` of the values before centring, is this many
+    times larger once the column is scaled to unit norm.
+    """
+    after = _norms(A)
+    varies = after > 0  # columns zeroed as constant have no digits left to lose
+    ratios = uncentred[varies] / after[varies]
+    return float(ratios.max()) if ratios.numel() else 1.0
+
+
+def _decompose(AD, dtype, cancellation=1.0):
     """Thin SVD of ``AD`` and its rank at the precision of the data.
 
-    The cutoff is relative to the largest singular value and does not grow
-    with the number of rows: what float32 data resolves (a few eps32), or,
-    for float64 data, the rounding of the centring and the decomposition.
+    The cutoff does not grow with the number of rows. It is what X's dtype
+    resolves relative to the largest singular value (a few eps; for float64
+    data, 1e3 eps for the rounding of sums and of the decomposition), plus
+    the rounding of the centring, amplified in columns whose mean dwarfs
+    their spread (``cancellation``, see :func:`_cancellation`).
     """
     U, S, V = _thin_svd(AD)
     if not S.numel() or S[0] == 0:
         return U[:, :0], S[:0], V[:, :0], 0
     eps = torch.finfo(dtype).eps
     cutoff = float(S[0]) * max(4 * eps, 1e3 * torch.finfo(torch.float64).eps)
+    cutoff += 4 * eps * cancellation
     rank = int((S > cutoff).sum())
     return U[:, :rank], S[:rank], V[:, :rank], rank
 

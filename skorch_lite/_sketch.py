@@ -19,9 +19,11 @@ float32, 2 cores: 0.09 s, about one matrix-vector product; a scatter with
 
 import torch
 
+from ._data import column_moments
+
 
 def count_sketch(X, Y, w, size, generator, start=0, n_total=None):
-    """Sketch ``sqrt(w) * [X, Y, 1]`` into ``size`` rows, and sum ``w * X``.
+    """Sketch ``sqrt(w) * [X, Y, 1]`` into ``size`` rows; sum ``w * X`` and ``w * X**2``.
 
     Parameters
     ----------
@@ -48,15 +50,20 @@ def count_sketch(X, Y, w, size, generator, start=0, n_total=None):
     Sr : Tensor of shape (size,), float64
         The sketch of ``sqrt(w)`` itself, with the same signs, so that the
         caller centres the sketch exactly: ``S (X - 1 m) = SX - Sr m``.
-    x_sums : Tensor of shape (n_features,), float64
-        ``w @ X``, accumulated in float64 chunk by chunk.
+    x_sums, x_squares : Tensor of shape (n_features,), float64
+        ``w @ X`` and ``w @ X**2``, accumulated in float64 chunk by chunk:
+        the column means, and the size of the terms every sketch row sums
+        (the scale of its rounding, which the sketch's own norms can hide
+        when rows of large weight cancel in one bucket).
 
     Examples
     --------
     >>> import torch
+
+from ._data import column_moments
     >>> from skorch_lite._sketch import count_sketch
     >>> X = torch.arange(12.0).reshape(6, 2); w = torch.ones(6, dtype=torch.float64)
-    >>> SX, SY, Sr, sums = count_sketch(X, X[:, :1], w, 4, torch.Generator().manual_seed(0))
+    >>> SX, SY, Sr, sums, squares = count_sketch(X, X[:, :1], w, 4, torch.Generator().manual_seed(0))
     >>> SX.shape, sums.tolist()
     (torch.Size([4, 2]), [30.0, 36.0])
     """
@@ -78,10 +85,12 @@ def count_sketch(X, Y, w, size, generator, start=0, n_total=None):
         buckets = _buckets(start, n_samples, size, offsets.to(device))
         _scatter_csr(SX, X, root.double(), buckets)
         x_sums = torch.sparse.mm(X.t(), w[:, None])[:, 0].double()
+        x_squares = column_moments(X, w)[1]
         SY.index_add_(0, buckets, Y.double() * root.double()[:, None])
         Sr.index_add_(0, buckets, root.double())
-        return SX, SY, Sr, x_sums
+        return SX, SY, Sr, x_sums, x_squares
     x_sums = torch.zeros(n_features, **f64)
+    x_squares = torch.zeros(n_features, **f64)
     # Pieces never cross a chunk boundary of the global row order.
     first = 0
     while first < n_samples:
@@ -90,12 +99,13 @@ def count_sketch(X, Y, w, size, generator, start=0, n_total=None):
         rows = slice(first, last)
         block, r = X[rows], root[rows]
         x_sums += (w[rows] @ block).double()
+        x_squares += (w[rows] @ (block * block)).double()
         bucket = (row % size + int(offsets[row // size])) % size
         _add_rotated(SX, block * r[:, None], bucket)
         _add_rotated(SY, Y[rows] * r[:, None], bucket)
         _add_rotated(Sr[:, None], r[:, None].double(), bucket)
         first = last
-    return SX, SY, Sr, x_sums
+    return SX, SY, Sr, x_sums, x_squares
 
 
 def _add_rotated(out, block, offset):
