@@ -203,7 +203,10 @@ DIVERGED = 100.0
 
 
 def _check_finite(loss, iteration, solver, learning_rate_init):
-    if torch.isfinite(loss) and loss <= DIVERGED:
+    # L-BFGS's line search only accepts decreases: from a poor sketch start
+    # (a few rows for many) a large objective is where it starts, not where
+    # it diverged; only a non-finite one is an error.
+    if torch.isfinite(loss) and (loss <= DIVERGED or solver == "lbfgs"):
         return
     if solver == "lbfgs":
         advice = (
@@ -239,6 +242,29 @@ def gradient_noise(precond, theta, safety=4.0):
         scale = 1 + (precond.y_mean / precond.y_scale).abs() + (precond.x_mean @ beta).abs()
     rank, n_targets = theta.shape
     return float((safety * eps * scale) ** 2 @ torch.ones_like(scale)) * max(rank, 1) / n_targets
+
+
+def _largest_curvature(optimizer, params):
+    """An estimate (at least 1) of the largest eigenvalue of the Hessian in ``theta``.
+
+    1 for an exact preconditioner; a sketch's Hessian is only close to the
+    identity. L-BFGS's curvature pairs ``(s, y)`` give Rayleigh quotients
+    ``y.y / s.y`` of it; other solvers keep none.
+    """
+    state = optimizer.state.get(params[0], {}) if isinstance(optimizer, torch.optim.LBFGS) else {}
+    pairs = zip(state.get("old_dirs", ()), state.get("old_stps", ()))
+    return max([1.0, *(float(y @ y / (s @ y)) for y, s in pairs)])
+
+
+def _representation_noise(params, curvature, safety=4.0):
+    """Half the squared gradient that rounding the variables themselves leaves.
+
+    The optimum is only representable to ``eps * |theta|``; the Hessian turns
+    that into a gradient up to ``curvature`` times as large.
+    """
+    eps = torch.finfo(params[0].dtype).eps
+    size = math.sqrt(sum(float((p.detach() ** 2).sum()) for p in params))
+    return 0.5 * (safety * curvature * eps * size) ** 2
 
 
 def train(
@@ -310,7 +336,7 @@ def train(
     eps = torch.finfo(theta.dtype).eps
     # A line search compares sums over n rows, which tell points apart only
     # to ~eps log2(n) relative; the gradient rule alone resolves far less.
-    cert_tol = max(tol, 2 * eps * math.log2(n_rows + 2)) if solver == "lbfgs" else tol
+    precision = 2 * eps * math.log2(n_rows + 2) if solver == "lbfgs" else 0.0
     # Half the squared gradient is the excess exactly when the Hessian is
     # the identity; a sketch's Hessian is within a factor ~2 of it (its
     # smallest eigenvalue above 1/4 for an embedding of distortion 1/2).
@@ -350,9 +376,16 @@ def train(
         loss = float(entry.loss)
         if solver == "lbfgs":
             _relative_tolerance_change(optimizer, loss)
+        half_squared_gradient = 0.5 * sum(float((g**2).sum()) for g in entry.grads)
+        # Below the floors of what the arithmetic resolves no precision is
+        # gained: an excess of `precision` shows, through a Hessian whose
+        # largest eigenvalue is `curvature`, as a gradient that large.
+        curvature = _largest_curvature(optimizer, params)
         certified = full_batch and (
-            0.5 * sketch_factor * sum(float((g**2).sum()) for g in entry.grads)
-            <= max(cert_tol * loss, gradient_noise(objective.precond, theta))
+            sketch_factor * half_squared_gradient <= tol * loss
+            or half_squared_gradient
+            <= max(curvature * precision * loss, gradient_noise(objective.precond, theta)
+                   + _representation_noise(params, curvature))
         )
         watched = -float(entry.val_score) if validating else loss
         stalled = stopper.update(watched, params)
