@@ -351,6 +351,11 @@ def train(
         with torch.no_grad():
             for p, value in zip(params, last[1]):
                 p.copy_(value)
+        if keep_best and last[0] > 0:
+            # The interrupt may have come before the stopping rule saw the
+            # last completed iteration (evaluated already: a cache hit).
+            entry = memo.current()
+            stopper.update(-float(entry.val_score) if validating else float(entry.loss), params)
 
     if keep_best:
         # Keep the best model seen (on the validation rows with early
