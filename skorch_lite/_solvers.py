@@ -71,6 +71,24 @@ def load_state(optimizer, saved, *, learning_rate_init, momentum):
             group["momentum"] = momentum
 
 
+def restart_momentum(optimizer):
+    """Forget SGD's velocity: the next step is a plain gradient step.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skorch_lite._solvers import make_optimizer, restart_momentum
+    >>> p = torch.ones(2, requires_grad=True)
+    >>> sgd = make_optimizer("sgd", [p], learning_rate_init=0.1, momentum=0.9)
+    >>> p.grad = torch.ones(2); sgd.step()
+    >>> restart_momentum(sgd)
+    >>> "momentum_buffer" in sgd.state[p]
+    False
+    """
+    for state in optimizer.state.values():
+        state.pop("momentum_buffer", None)
+
+
 class stochastic_only:
     """Decorator: the method exists only while ``solver`` is Adam or SGD.
 

@@ -338,3 +338,52 @@ def test_a_tensor_that_requires_grad_is_used_detached():
     assert X_t.requires_grad and X_t.is_leaf
     assert_allclose(reg.coef_, [1.0, 2.0, -1.0], atol=1e-10)
     assert isinstance(pred, np.ndarray)
+
+
+# ------------------------------------------------ 9. no false ConvergenceWarning
+
+
+def _small_problems():
+    X6 = np.random.default_rng(0).normal(size=(6, 5))
+    y6 = np.random.default_rng(1).normal(size=6)
+    return {"6x5": (X6, y6), "diabetes": load_diabetes(return_X_y=True)}
+
+
+def _gap(reg, X, y):
+    """Objective above the optimum, relative to the optimum (floored at 10 eps).
+
+    In the standardized units of the stopping rule (the mean predictor
+    scores 1), as its docstring states the tolerance.
+    """
+    best = np.mean((y - Ridge(alpha=0.0).fit(X, y).predict(X)) ** 2) / np.var(y)
+    fitted = np.mean((y - reg.predict(X)) ** 2) / np.var(y)
+    return (fitted - best) / max(best, 10 * np.finfo(np.float64).eps)
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [
+        "lbfgs",
+        "sgd",
+        pytest.param("adam", marks=pytest.mark.xfail(
+            strict=True,
+            reason="Adam at learning_rate_init=0.01 needs 206 iterations on diabetes and "
+            "587 on 6 x 5 (zero residual: the certificate wants J ~ 1e-24) to reach tol",
+        )),
+    ],
+)
+@pytest.mark.parametrize("problem", ["6x5", "diabetes"])
+def test_defaults_do_not_warn_where_the_fit_is_at_the_optimum(solver, problem):
+    X, y = _small_problems()[problem]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg = TorchLinearRegressor(solver=solver).fit(X, y)
+    assert _gap(reg, X, y) <= 1e-8
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_defaults_still_warn_where_the_fit_is_not_at_the_optimum(solver):
+    X, y = _small_problems()["diabetes"]
+    with pytest.warns(ConvergenceWarning, match="max_iter=20"):
+        reg = TorchLinearRegressor(solver=solver, max_iter=20).fit(X, y)
+    assert _gap(reg, X, y) > 1e-8
