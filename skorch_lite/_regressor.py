@@ -424,7 +424,8 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         stream, optimizer_state = None, None
         if incremental:
             stream = update_stream(
-                self._stream if resume else None, X_t, Y_t, data.w,
+                # Models pickled by 0.1.0 have no stream statistics: start them.
+                getattr(self, "_stream", None) if resume else None, X_t, Y_t, data.w,
                 fit_intercept=self.fit_intercept,
             )
             precond = stream.basis.preconditioner(self.fit_intercept, X_t.dtype, device)
@@ -542,10 +543,11 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         return theta.requires_grad_(True), gamma.requires_grad_(True)
 
     def _optimizer_state_for(self, device):
-        saved = self._optimizer_state
+        saved = getattr(self, "_optimizer_state", None)
         # Another solver's state has other entries (Adam's moments, SGD's
-        # velocity): a solver changed with set_params starts afresh.
-        if saved is None or saved["solver"] != self.solver:
+        # velocity): a solver changed with set_params starts afresh. (So does
+        # the state of a model pickled by 0.1.0, which did not name its solver.)
+        if not isinstance(saved, dict) or saved.get("solver") != self.solver:
             return None
         return tensors_from_numpy(saved["state"], device)
 

@@ -387,3 +387,13 @@ def test_defaults_still_warn_where_the_fit_is_not_at_the_optimum(solver):
     with pytest.warns(ConvergenceWarning, match="max_iter=20"):
         reg = TorchLinearRegressor(solver=solver, max_iter=20).fit(X, y)
     assert _gap(reg, X, y) > 1e-8
+
+
+def test_partial_fit_continues_a_model_pickled_before_the_stream_statistics():
+    # 0.1.0 stored the first chunk's preconditioner and a bare optimizer state.
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="adam").partial_fit(X, y)
+    del reg._stream
+    reg._optimizer_state = reg._optimizer_state["state"]
+    reg.partial_fit(X, y)
+    assert reg.n_iter_ == 2 and set(reg._optimizer_state) == {"solver", "state"}
