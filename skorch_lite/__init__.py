@@ -1,7 +1,7 @@
 """scikit-learn estimators trained by PyTorch autograd."""
 
-from ._regressor import TorchLinearRegressor
+from ._regressor import FitInterruptedWarning, TorchLinearRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["TorchLinearRegressor", "__version__"]
+__all__ = ["FitInterruptedWarning", "TorchLinearRegressor", "__version__"]

@@ -136,9 +136,14 @@ def _is_foreign_array(x):
 
 
 def to_torch(x, device):
-    """Any array (numpy, torch, array-API) as a torch tensor on ``device``."""
+    """Any array (numpy, torch, array-API) as a torch tensor on ``device``.
+
+    A tensor that requires grad is used detached: the engine differentiates
+    its own variables only, and must neither build a graph through the
+    caller's data nor touch its ``.grad``.
+    """
     if isinstance(x, torch.Tensor):
-        return x.to(device)
+        return x.detach().to(device)
     if isinstance(x, np.ndarray):
         return as_tensor(x, device)
     if _is_foreign_array(x):

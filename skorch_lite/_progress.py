@@ -57,11 +57,13 @@ class Progress:
         )
         stream.flush()
 
-    def close(self, n_iter, converged):
+    def close(self, n_iter, converged, interrupted=False):
         if self.verbose <= 0:
             return
         elapsed = time.perf_counter() - self._start
         status = "converged" if converged else "stopped at max_iter"
+        if interrupted:
+            status = "interrupted"
         stream = self.stream or (sys.stdout if self.verbose == 1 else sys.stderr)
         prefix = "" if self.verbose == 1 else "\n"
         print(f"{prefix}Training {status} after {n_iter} iterations in {elapsed:.3g} s.", file=stream)

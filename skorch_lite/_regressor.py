@@ -12,7 +12,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._devices import resolve_device
@@ -28,13 +27,18 @@ from ._inputs import (
 )
 from ._precondition import fit_preconditioner
 from ._progress import Progress
-from ._solvers import SOLVERS
-from ._state import (
-    preconditioner_from_numpy,
-    preconditioner_to_numpy,
-    tensors_from_numpy,
-    tensors_to_numpy,
-)
+from ._solvers import SOLVERS, stochastic_only
+from ._state import fitted_state, restore_fitted, tensors_from_numpy, tensors_to_numpy
+from ._stream import update_stream
+
+
+class FitInterruptedWarning(UserWarning):
+    """Training was interrupted (KeyboardInterrupt) and kept the model it had reached.
+
+    The estimator is fitted and consistent; the warning's message gives the
+    number of iterations this call completed. Turn it into an error with
+    :func:`warnings.simplefilter` to stop a script instead.
+    """
 
 
 def _sketch_size(n_features):
@@ -45,10 +49,6 @@ def _sketch_size(n_features):
     # the sketch stays small beside X. Below 2000 rows the "sketch" is the
     # whole data set.
     return max(2000, min(50 * n_features, (1 << 22) // n_features))
-
-
-def _stochastic(estimator):
-    return estimator.solver in ("adam", "sgd")
 
 
 class TorchLinearRegressor(RegressorMixin, BaseEstimator):
@@ -124,7 +124,9 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         Seeds the row sketch, the shuffling and the validation split; the same
         value gives bit-identical results on the same device.
     warm_start : bool, default=False
-        Start :meth:`fit` from the previous solution.
+        Start :meth:`fit` from the previous solution. Its features and
+        targets must have the counts of the previous fit (a ValueError names
+        both otherwise; set ``warm_start=False`` to fit another shape).
     device : str or torch.device, default="cpu"
         Where to train: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``,
         ``"auto"`` (the best available) or a :class:`torch.device`. Fitted
@@ -160,6 +162,14 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
     sklearn.linear_model.Ridge : The same objective, solved directly.
     sklearn.linear_model.SGDRegressor : Linear regression by stochastic gradient descent.
     sklearn.neural_network.MLPRegressor : Where the parameter names come from.
+
+    Notes
+    -----
+    A call to :meth:`fit` or :meth:`partial_fit` that raises leaves every
+    fitted attribute as it was. A KeyboardInterrupt (Ctrl-C) during training
+    keeps the model reached by the last completed iteration (the best seen,
+    where mini-batch training or ``early_stopping`` keeps the best) and
+    warns with a :class:`FitInterruptedWarning`.
 
     Examples
     --------
@@ -265,15 +275,21 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(_stochastic)
+    @stochastic_only
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train one epoch on ``(X, y)``, continuing from the current model.
 
-        Only for ``solver="adam"`` and ``"sgd"``. The first call fixes the
-        preconditioner (centring and scaling statistics) from its data; later
-        calls reuse it, and the optimizer's state, so that a stream of chunks
-        trains like epochs over one data set.
+        Only for ``solver="adam"`` and ``"sgd"`` (otherwise the method does
+        not exist, and calling it raises an AttributeError naming them).
+        Running means and variances of the columns, updated with every
+        chunk, centre and scale the problem, so a first chunk that does not
+        vary in some direction (one row, a constant column) freezes
+        nothing; the optimizer's state carries over between calls, so that
+        a stream of chunks trains like epochs over one data set. The first
+        call fixes the number of features and targets; a later chunk with
+        other counts raises a ValueError and changes nothing. See the user
+        guide's "partial_fit and warm_start" page.
 
         Parameters
         ----------
@@ -382,20 +398,45 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
 
     def _fit(self, X, y, sample_weight, incremental, reducer=None):
-        resume = incremental and hasattr(self, "coef_")
+        # A fit is atomic: whatever goes wrong (bad input, divergence, a
+        # change of shape, an interrupt outside the training loop), the
+        # estimator is left exactly as it was before the call.
+        saved = fitted_state(self)
+        try:
+            return self._fit_unguarded(X, y, sample_weight, incremental, reducer)
+        except BaseException:
+            restore_fitted(self, saved)
+            raise
+
+    def _fit_unguarded(self, X, y, sample_weight, incremental, reducer):
+        fitted = hasattr(self, "coef_")
+        resume = incremental and fitted
+        continues = resume or (self.warm_start and fitted and not incremental)
         space = ArraySpace.of(X)
         data = fit_inputs(
             self, X, y, sample_weight, reset=not resume,
             resolve_device=lambda where: resolve_device(self.device, data_device=where),
         )
+        if continues:
+            self._check_same_shape(data, incremental)
         device = data.X.device
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         X_t, Y_t = data.X, data.Y
         w_train, w_val, train_rows = self._split(data.w, incremental, generator)
 
-        if resume and self._preconditioner is not None:
-            precond = preconditioner_from_numpy(self._preconditioner, device)
+        stream, optimizer_state = None, None
+        if incremental:
+            stream = update_stream(
+                # Models pickled by 0.1.0 have no stream statistics: start them.
+                getattr(self, "_stream", None) if resume else None, X_t, Y_t, data.w,
+                fit_intercept=self.fit_intercept,
+            )
+            precond = stream.basis.preconditioner(self.fit_intercept, X_t.dtype, device)
+            # A rebuilt change of variables makes the optimizer's history
+            # (steps in the old variables) meaningless.
+            if resume and not stream.rebuilt:
+                optimizer_state = self._optimizer_state_for(device)
         else:
             precond = fit_preconditioner(
                 X_t, Y_t, w_train, alpha=self.alpha, fit_intercept=self.fit_intercept,
@@ -403,7 +444,7 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
                 sketch_size=getattr(self, "_sketch_rows", None) or _sketch_size(X_t.shape[1]),
                 generator=generator, reducer=reducer,
             )
-        theta, gamma = self._initial_variables(precond, Y_t.shape[1], resume)
+        theta, gamma = self._initial_variables(precond, Y_t.shape[1], continues)
         objective = Objective(
             X_t, Y_t, w_train, precond, self.alpha, w_val=w_val, reducer=reducer
         )
@@ -422,11 +463,18 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             generator=generator,
             progress=Progress(self.verbose, max_iter),
             train_rows=train_rows,
-            optimizer_state=self._optimizer_state_for(resume, device),
+            optimizer_state=optimizer_state,
             stop_early=not incremental,
         )
-        self._set_fitted(precond, theta, gamma, data.y_ndim, result, incremental, resume, space)
-        if not incremental and result.stalled_above_tol:
+        self._set_fitted(precond, theta, gamma, data.y_ndim, result, resume, space, stream)
+        if result.interrupted:
+            warnings.warn(
+                f"{type(self).__name__} was interrupted (KeyboardInterrupt) after "
+                f"{result.n_iter} completed iteration(s) of this call; the fitted "
+                "model is the one reached by then.",
+                FitInterruptedWarning,
+            )
+        elif not incremental and result.stalled_above_tol:
             warnings.warn(
                 f"TorchLinearRegressor stopped at iteration {result.n_iter} before "
                 f"converging (tol={self.tol}): the objective stopped decreasing while "
@@ -443,6 +491,27 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
                 ConvergenceWarning,
             )
         return self
+
+    def _check_same_shape(self, data, incremental):
+        """Continuing from ``coef_`` needs the features and targets it was fitted on."""
+        coef_shape = self.coef_.shape
+        n_targets = 1 if len(coef_shape) == 1 else coef_shape[0]
+        how = (
+            "partial_fit continues from the current model; call fit to start anew."
+            if incremental
+            else "warm_start=True continues from the previous coef_; set "
+            "warm_start=False to fit from scratch."
+        )
+        if data.X.shape[1] != coef_shape[-1]:
+            raise ValueError(
+                f"X has {data.X.shape[1]} features, but {type(self).__name__} was "
+                f"fitted with {coef_shape[-1]} features: {how}"
+            )
+        if data.Y.shape[1] != n_targets:
+            raise ValueError(
+                f"y has {data.Y.shape[1]} target(s), but {type(self).__name__} was "
+                f"fitted with {n_targets} target(s): {how}"
+            )
 
     def _split(self, w, incremental, generator):
         """Weights of the training and validation rows (validation: early stopping)."""
@@ -469,10 +538,10 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             )
         return w_train, w_val, torch.sort(order[n_val:]).values
 
-    def _initial_variables(self, precond, n_targets, resume):
+    def _initial_variables(self, precond, n_targets, continues):
         rank = precond.transform.shape[1]
         zeros = dict(dtype=precond.transform.dtype, device=precond.transform.device)
-        if (resume or self.warm_start) and hasattr(self, "coef_"):
+        if continues:
             coef = to_torch(self.coef_, zeros["device"]).to(zeros["dtype"]).reshape(n_targets, -1)
             intercept = to_torch(self.intercept_, zeros["device"]).to(zeros["dtype"])
             intercept = intercept.expand(n_targets).clone()
@@ -488,12 +557,16 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             gamma = torch.zeros(n_targets, **zeros)
         return theta.requires_grad_(True), gamma.requires_grad_(True)
 
-    def _optimizer_state_for(self, resume, device):
-        if not resume or self._optimizer_state is None:
+    def _optimizer_state_for(self, device):
+        saved = getattr(self, "_optimizer_state", None)
+        # Another solver's state has other entries (Adam's moments, SGD's
+        # velocity): a solver changed with set_params starts afresh. (So does
+        # the state of a model pickled by 0.1.0, which did not name its solver.)
+        if not isinstance(saved, dict) or saved.get("solver") != self.solver:
             return None
-        return tensors_from_numpy(self._optimizer_state, device)
+        return tensors_from_numpy(saved["state"], device)
 
-    def _set_fitted(self, precond, theta, gamma, y_ndim, result, incremental, resume, space):
+    def _set_fitted(self, precond, theta, gamma, y_ndim, result, resume, space, stream):
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
         if not bool(torch.isfinite(coef).all() and torch.isfinite(intercept).all()):
@@ -513,15 +586,17 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         else:
             self.n_iter_ = result.n_iter
             self.loss_curve_ = result.loss_curve
-        if self.early_stopping and not incremental:
+        if result.validation_scores:
             self.validation_scores_ = result.validation_scores
             self.best_validation_score_ = max(result.validation_scores)
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
-        if incremental:
-            self._preconditioner = preconditioner_to_numpy(precond)
-            self._optimizer_state = tensors_to_numpy(result.optimizer_state)
+        if stream is not None:
+            self._stream = {"moments": stream.moments.to_dict(), "basis": stream.basis.to_dict()}
+            self._optimizer_state = {
+                "solver": self.solver, "state": tensors_to_numpy(result.optimizer_state),
+            }
         else:
-            self._preconditioner = None
+            self._stream = None
             self._optimizer_state = None

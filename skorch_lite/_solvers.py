@@ -1,8 +1,13 @@
-"""The three solvers, each a :mod:`torch.optim` optimizer."""
+"""The three solvers, each a :mod:`torch.optim` optimizer, and their saved state."""
+
+import functools
 
 import torch
 
 SOLVERS = ("lbfgs", "adam", "sgd")
+# Solvers that can take one epoch at a time (partial_fit): L-BFGS's history
+# and line search assume one fixed objective.
+STOCHASTIC = ("adam", "sgd")
 
 
 def make_optimizer(solver, params, *, learning_rate_init, momentum):
@@ -38,3 +43,73 @@ def make_optimizer(solver, params, *, learning_rate_init, momentum):
     if solver == "sgd":
         return torch.optim.SGD(params, lr=learning_rate_init, momentum=momentum)
     raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+
+
+def load_state(optimizer, saved, *, learning_rate_init, momentum):
+    """Resume ``optimizer`` from ``saved`` (a ``state_dict``) under today's parameters.
+
+    ``load_state_dict`` also restores the saved parameter groups, so a
+    ``learning_rate_init`` or ``momentum`` changed with ``set_params`` since
+    would silently not apply: the caller's current values are put back.
+    Only the running state (Adam's moments, SGD's velocity) carries over.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skorch_lite._solvers import load_state, make_optimizer
+    >>> p = torch.zeros(3, requires_grad=True)
+    >>> old = make_optimizer("sgd", [p], learning_rate_init=0.01, momentum=0.9)
+    >>> new = make_optimizer("sgd", [p], learning_rate_init=1e-6, momentum=0.5)
+    >>> load_state(new, old.state_dict(), learning_rate_init=1e-6, momentum=0.5)
+    >>> new.param_groups[0]["lr"], new.param_groups[0]["momentum"]
+    (1e-06, 0.5)
+    """
+    optimizer.load_state_dict(saved)
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate_init
+        if "momentum" in group:
+            group["momentum"] = momentum
+
+
+def restart_momentum(optimizer):
+    """Forget SGD's velocity: the next step is a plain gradient step.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skorch_lite._solvers import make_optimizer, restart_momentum
+    >>> p = torch.ones(2, requires_grad=True)
+    >>> sgd = make_optimizer("sgd", [p], learning_rate_init=0.1, momentum=0.9)
+    >>> p.grad = torch.ones(2); sgd.step()
+    >>> restart_momentum(sgd)
+    >>> "momentum_buffer" in sgd.state[p]
+    False
+    """
+    for state in optimizer.state.values():
+        state.pop("momentum_buffer", None)
+
+
+class stochastic_only:
+    """Decorator: the method exists only while ``solver`` is Adam or SGD.
+
+    As :func:`sklearn.utils.metaestimators.available_if` (``hasattr`` is
+    False otherwise, so meta-estimators do not offer it), but the
+    AttributeError names the solvers that have the method: "has no attribute"
+    alone leaves a user guessing why.
+    """
+
+    def __init__(self, method):
+        self.method = method
+        functools.update_wrapper(self, method)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.method
+        if obj.solver not in STOCHASTIC:
+            raise AttributeError(
+                f"{self.method.__name__} is only available with solver in "
+                f"{STOCHASTIC}; this {type(obj).__name__} has "
+                f"solver={obj.solver!r}, which needs the whole data set at once. "
+                "Set solver='adam' or 'sgd' to learn from chunks."
+            )
+        return self.method.__get__(obj, owner)

@@ -1,11 +1,7 @@
 """Fitted state as plain numpy, so that a model trained on a GPU unpickles anywhere."""
 
-from dataclasses import fields
-
 import numpy as np
 import torch
-
-from ._precondition import Preconditioner
 
 
 def tensors_to_numpy(obj):
@@ -38,11 +34,29 @@ def tensors_from_numpy(obj, device):
     return obj
 
 
-def preconditioner_to_numpy(precond):
-    """A dict of numpy arrays and Python scalars holding ``precond``."""
-    return tensors_to_numpy({f.name: getattr(precond, f.name) for f in fields(precond)})
+# Private fitted state: what partial_fit carries from one call to the next.
+_PRIVATE_STATE = ("_stream", "_optimizer_state")
 
 
-def preconditioner_from_numpy(state, device):
-    """Rebuild a :class:`Preconditioner` on ``device`` from :func:`preconditioner_to_numpy`."""
-    return Preconditioner(**tensors_from_numpy(state, device))
+def fitted_state(estimator):
+    """Every fitted attribute of ``estimator``, to put back with :func:`restore_fitted`.
+
+    Fitted attributes are those ending in ``_`` (scikit-learn's convention:
+    ``coef_``, ``n_features_in_``, ...) and the private state of
+    ``partial_fit``. References suffice: a fit replaces attributes, it never
+    changes one in place.
+    """
+    return {
+        key: value
+        for key, value in vars(estimator).items()
+        if (key.endswith("_") and not key.startswith("__")) or key in _PRIVATE_STATE
+    }
+
+
+def restore_fitted(estimator, saved):
+    """Make ``estimator``'s fitted attributes exactly ``saved`` again (drop any added)."""
+    for key in list(fitted_state(estimator)):
+        if key not in saved:
+            delattr(estimator, key)
+    for key, value in saved.items():
+        setattr(estimator, key, value)

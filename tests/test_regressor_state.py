@@ -1,0 +1,399 @@
+"""State carried between calls: atomic fits, shape changes, streams, set_params, interrupts.
+
+Each test is one of the cases of issue 12, with the value it must give.
+"""
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
+
+import skorch_lite._regressor as regressor_module
+from skorch_lite import FitInterruptedWarning, TorchLinearRegressor
+from skorch_lite._engine import _Stopper
+from skorch_lite._progress import Progress
+
+
+def _line(n_rows=300, seed=0):
+    """y = X @ [1, 2, -1] + 3, the stream of the issue."""
+    X = np.random.default_rng(seed).normal(size=(n_rows, 3))
+    return X, X @ [1.0, 2.0, -1.0] + 3.0
+
+
+def _fitted(reg):
+    """The fitted attributes, copied, to compare before and after a call."""
+    return copy.deepcopy({k: v for k, v in vars(reg).items() if k.endswith("_") or k.startswith("_")})
+
+
+def _assert_same_state(before, reg):
+    after = _fitted(reg)
+    assert before.keys() == after.keys()
+    for key, value in before.items():
+        if isinstance(value, np.ndarray):
+            assert_array_equal(after[key], value)
+        elif key in ("_stream", "_optimizer_state"):
+            assert repr(after[key]) == repr(value)
+        else:
+            assert after[key] == value, key
+
+
+# ------------------------------------------------ 1. a fit is atomic
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_call_with_bad_input_changes_nothing(method):
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", warm_start=True).partial_fit(X, y)
+    before = _fitted(reg)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        getattr(reg, method)(bad, y)
+    _assert_same_state(before, reg)
+
+
+def test_a_diverging_fit_changes_nothing():
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd").fit(X, y)
+    before = _fitted(reg)
+    with pytest.raises(ValueError, match="diverged"):
+        reg.set_params(learning_rate_init=50.0, momentum=0.0).fit(X, y)
+    _assert_same_state(before, reg)
+
+
+def test_an_unfitted_estimator_stays_unfitted_after_a_failed_fit():
+    X, y = _line()
+    reg = TorchLinearRegressor()
+    with pytest.raises(ValueError):
+        reg.fit(X, y[:-1])
+    assert not [key for key in vars(reg) if key.endswith("_")]
+
+
+def test_an_interrupt_outside_the_training_loop_is_raised_and_changes_nothing(monkeypatch):
+    X, y = _line()
+    reg = TorchLinearRegressor().fit(X, y)
+    before = _fitted(reg)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(regressor_module, "fit_preconditioner", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reg.fit(X[:, :2], y)
+    _assert_same_state(before, reg)
+
+
+# ------------------------------------------------ 2. shape changes
+
+
+def test_warm_start_with_other_features_raises_naming_both_counts_and_keeps_the_model():
+    X, y = _line()
+    reg = TorchLinearRegressor(warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="X has 2 features, but .* fitted with 3 features.*warm_start"):
+        reg.fit(X[:, :2], y)
+    assert reg.n_features_in_ == 3 and reg.coef_.shape == (3,)
+    assert_allclose(reg.predict(X), y, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_changed_target_count_raises_naming_both_counts(method):
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", warm_start=True)
+    getattr(reg, method)(X, y)
+    with pytest.raises(ValueError, match="y has 2 target.*fitted with 1 target"):
+        getattr(reg, method)(X, np.c_[y, y])
+    assert reg.coef_.shape == (3,)
+    assert reg.predict(X).shape == (300,)
+
+
+def test_partial_fit_with_other_features_raises_naming_both_counts():
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="adam").partial_fit(X, y)
+    with pytest.raises(ValueError, match="X has 2 features.*expecting 3"):
+        reg.partial_fit(X[:, :2], y)
+    assert reg.n_iter_ == 1
+
+
+def test_without_warm_start_a_new_shape_is_a_new_fit():
+    X, y = _line()
+    reg = TorchLinearRegressor().fit(X, y)
+    reg.fit(X[:, :2], np.c_[y, y])
+    assert reg.n_features_in_ == 2 and reg.coef_.shape == (2, 2)
+
+
+# ------------------------------------------------ 3. partial_fit on a stream
+
+
+@pytest.mark.parametrize("first_rows", [1, 2, 3])
+@pytest.mark.parametrize("solver, atol", [("sgd", 1e-6), ("adam", 1e-2)])
+def test_partial_fit_learns_the_line_whatever_the_first_chunk(first_rows, solver, atol):
+    X, y = _line()
+    reg = TorchLinearRegressor(solver=solver, random_state=0)
+    reg.partial_fit(X[:first_rows], y[:first_rows])
+    for _ in range(300):
+        reg.partial_fit(X, y)
+    assert_allclose(reg.coef_, [1.0, 2.0, -1.0], atol=atol)
+    assert reg.intercept_ == pytest.approx(3.0, abs=atol)
+
+
+def test_a_column_constant_in_the_first_chunk_still_learns():
+    X, _ = _line()
+    X[:50, 2] = 5.0
+    y = X @ [1.0, 2.0, -1.0] + 3.0
+    reg = TorchLinearRegressor(solver="sgd", random_state=0).partial_fit(X[:50], y[:50])
+    for _ in range(300):
+        reg.partial_fit(X, y)
+    assert_allclose(reg.coef_, [1.0, 2.0, -1.0], atol=1e-6)
+
+
+def test_a_column_zero_in_the_first_chunk_still_learns():
+    X, _ = _line()
+    X[:50, 0] = 0.0
+    y = X @ [1.0, 2.0, -1.0] + 3.0
+    reg = TorchLinearRegressor(solver="adam", fit_intercept=False, random_state=0)
+    reg.partial_fit(X[:50], y[:50] - 3.0)
+    for _ in range(300):
+        reg.partial_fit(X, y - 3.0)
+    assert_allclose(reg.coef_, [1.0, 2.0, -1.0], atol=1e-2)
+
+
+# ------------------------------------------------ 4. current parameters apply
+
+
+def test_learning_rate_set_between_partial_fit_calls_takes_effect():
+    X, y = _line()
+    steps = {}
+    for rate in (0.01, 1e-12):
+        reg = TorchLinearRegressor(solver="sgd").partial_fit(X, y)
+        start = reg.coef_.copy()
+        reg.set_params(learning_rate_init=rate).partial_fit(X, y)
+        steps[rate] = np.abs(reg.coef_ - start).max()
+    assert steps[1e-12] == pytest.approx(steps[0.01] * 1e-10, rel=1e-3)
+
+
+def test_momentum_set_between_partial_fit_calls_takes_effect():
+    # Full-batch SGD: one step per call, in variables linear in coef_. With
+    # momentum m the second step is the gradient step plus m times the first.
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd").partial_fit(X, y)
+    first = reg.coef_.copy()
+    kept = copy.deepcopy(reg).partial_fit(X, y)
+    reg.set_params(momentum=0.0).partial_fit(X, y)
+    assert_allclose(kept.coef_ - first, (reg.coef_ - first) + 0.9 * first, rtol=1e-10)
+
+
+@pytest.mark.parametrize("before, after", [("adam", "sgd"), ("sgd", "adam")])
+def test_a_solver_change_between_partial_fit_calls_restarts_the_optimizer(before, after):
+    X, y = _line()
+    reg = TorchLinearRegressor(solver=before).partial_fit(X, y)
+    reg.set_params(solver=after).partial_fit(X, y)
+    assert reg._optimizer_state["solver"] == after
+    assert reg.n_iter_ == 2 and len(reg.loss_curve_) == 2
+    assert np.isfinite(reg.predict(X)).all()
+
+
+# ------------------------------------------------ 5. patience
+
+
+def test_patience_counts_from_the_first_comparison():
+    params = [torch.zeros(2)]
+    stopper = _Stopper(1e-8, 1, params)
+    assert not stopper.update(1.0, params)  # the first value is the reference
+    assert stopper.update(1.0, params)  # one iteration without improvement
+
+
+def test_n_iter_no_change_one_does_not_stop_lbfgs_before_the_optimum():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 30)) * rng.uniform(0.1, 10, 30)
+    y = X @ rng.normal(size=30) + rng.normal(size=5000)
+    reg = TorchLinearRegressor(n_iter_no_change=1).fit(X, y)
+    best = Ridge(alpha=0.0).fit(X, y)
+
+    def mse(model):
+        return np.mean((y - model.predict(X)) ** 2)
+
+    assert reg.n_iter_ > 1
+    assert mse(reg) <= mse(best) * (1 + 1e-8)
+
+
+def test_a_numpy_scalar_tol_does_not_warn():
+    X, y = _line()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TorchLinearRegressor(tol=np.float64(1e-8), early_stopping=True).fit(X, y)
+
+
+# ------------------------------------------------ 6. KeyboardInterrupt
+
+
+def _interrupt_progress_at(monkeypatch, iteration):
+    update = Progress.update
+
+    def interrupting(self, it, *args, **kwargs):
+        update(self, it, *args, **kwargs)
+        if it == iteration:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Progress, "update", interrupting)
+
+
+def test_an_interrupt_keeps_the_model_reached_and_warns_with_the_iteration(monkeypatch):
+    X, y = load_diabetes(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = TorchLinearRegressor(solver="sgd", max_iter=7).fit(X, y)
+    _interrupt_progress_at(monkeypatch, 7)
+    reg = TorchLinearRegressor(solver="sgd")
+    with pytest.warns(FitInterruptedWarning, match="after 7 completed"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == 7 == len(reg.loss_curve_)
+    assert_array_equal(reg.coef_, expected.coef_)
+    assert reg.loss_curve_ == expected.loss_curve_
+
+
+def test_an_interrupt_inside_a_step_falls_back_to_the_last_completed_iteration(monkeypatch):
+    # More rows than the sketch: L-BFGS needs more than one iteration.
+    X, y = _line(5000)
+    y = y + np.random.default_rng(1).normal(size=5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = TorchLinearRegressor(max_iter=1, random_state=0).fit(X, y)
+    step = torch.optim.LBFGS.step
+    calls = []
+
+    def interrupting(self, closure):
+        calls.append(1)
+        if len(calls) == 2:
+            closure()  # the line search had started: the variables moved
+            with torch.no_grad():
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        p.add_(1.0)
+            raise KeyboardInterrupt
+        return step(self, closure)
+
+    monkeypatch.setattr(torch.optim.LBFGS, "step", interrupting)
+    reg = TorchLinearRegressor(random_state=0)
+    with pytest.warns(FitInterruptedWarning, match="after 1 completed"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == 1 == len(reg.loss_curve_)
+    assert_array_equal(reg.coef_, expected.coef_)
+
+
+def test_an_interrupted_minibatch_fit_keeps_the_best_model_seen(monkeypatch):
+    X, y = load_diabetes(return_X_y=True)
+    _interrupt_progress_at(monkeypatch, 3)
+    reg = TorchLinearRegressor(solver="adam", batch_size=50, random_state=0)
+    with pytest.warns(FitInterruptedWarning):
+        reg.fit(X, y)
+    assert reg.n_iter_ == 3 == len(reg.loss_curve_)
+    loss = np.mean((y - reg.predict(X)) ** 2)
+    assert loss == pytest.approx(min(reg.loss_curve_), rel=1e-6)
+
+
+def test_an_interrupted_partial_fit_keeps_the_previous_model(monkeypatch):
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd").partial_fit(X, y)
+    coef = reg.coef_.copy()
+
+    def interrupted(self, closure=None):
+        raise KeyboardInterrupt
+
+    # Mid-epoch: no iteration of this call completes.
+    monkeypatch.setattr(torch.optim.SGD, "step", interrupted)
+    with pytest.warns(FitInterruptedWarning, match="after 0 completed"):
+        reg.partial_fit(X, y)
+    assert reg.n_iter_ == 1 == len(reg.loss_curve_)
+    assert_array_equal(reg.coef_, coef)
+
+
+# ------------------------------------------------ 7. partial_fit with L-BFGS
+
+
+def test_partial_fit_with_lbfgs_names_the_solvers_that_have_it():
+    reg = TorchLinearRegressor()
+    assert not hasattr(reg, "partial_fit")
+    with pytest.raises(AttributeError, match=r"solver in \('adam', 'sgd'\).*solver='lbfgs'"):
+        reg.partial_fit(*_line())
+
+
+# ------------------------------------------------ 8. tensors that require grad
+
+
+def test_a_tensor_that_requires_grad_is_used_detached():
+    X, y = _line()
+    X_t = torch.tensor(X, requires_grad=True)
+    y_t = torch.tensor(y, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reg = TorchLinearRegressor().fit(X_t, y_t)
+        pred = reg.predict(X_t)
+    assert X_t.grad is None and y_t.grad is None
+    assert X_t.requires_grad and X_t.is_leaf
+    assert_allclose(reg.coef_, [1.0, 2.0, -1.0], atol=1e-10)
+    assert isinstance(pred, np.ndarray)
+
+
+# ------------------------------------------------ 9. no false ConvergenceWarning
+
+
+def _small_problems():
+    X6 = np.random.default_rng(0).normal(size=(6, 5))
+    y6 = np.random.default_rng(1).normal(size=6)
+    return {"6x5": (X6, y6), "diabetes": load_diabetes(return_X_y=True)}
+
+
+def _gap(reg, X, y):
+    """Objective above the optimum, relative to the optimum (floored at 10 eps).
+
+    In the standardized units of the stopping rule (the mean predictor
+    scores 1), as its docstring states the tolerance.
+    """
+    best = np.mean((y - Ridge(alpha=0.0).fit(X, y).predict(X)) ** 2) / np.var(y)
+    fitted = np.mean((y - reg.predict(X)) ** 2) / np.var(y)
+    return (fitted - best) / max(best, 10 * np.finfo(np.float64).eps)
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [
+        "lbfgs",
+        "sgd",
+        pytest.param("adam", marks=pytest.mark.xfail(
+            strict=True,
+            reason="Adam at learning_rate_init=0.01 needs 206 iterations on diabetes and "
+            "587 on 6 x 5 (zero residual: the certificate wants J ~ 1e-24) to reach tol",
+        )),
+    ],
+)
+@pytest.mark.parametrize("problem", ["6x5", "diabetes"])
+def test_defaults_do_not_warn_where_the_fit_is_at_the_optimum(solver, problem):
+    X, y = _small_problems()[problem]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg = TorchLinearRegressor(solver=solver).fit(X, y)
+    assert _gap(reg, X, y) <= 1e-8
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_defaults_still_warn_where_the_fit_is_not_at_the_optimum(solver):
+    X, y = _small_problems()["diabetes"]
+    with pytest.warns(ConvergenceWarning, match="max_iter=20"):
+        reg = TorchLinearRegressor(solver=solver, max_iter=20).fit(X, y)
+    assert _gap(reg, X, y) > 1e-8
+
+
+def test_partial_fit_continues_a_model_pickled_before_the_stream_statistics():
+    # 0.1.0 stored the first chunk's preconditioner and a bare optimizer state.
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="adam").partial_fit(X, y)
+    del reg._stream
+    reg._optimizer_state = reg._optimizer_state["state"]
+    reg.partial_fit(X, y)
+    assert reg.n_iter_ == 2 and set(reg._optimizer_state) == {"solver", "state"}
