@@ -411,8 +411,11 @@ def train(
             # gained: an excess of `precision` shows, through a Hessian whose
             # largest eigenvalue is `curvature`, as a gradient that large.
             curvature = _largest_curvature(optimizer, params)
+            # The objective is standardized (1 predicts the mean): below eps it
+            # is exact to the precision of y, so its relative excess is
+            # measured against eps at least (a zero-loss fit converges).
             certified = full_batch and (
-                sketch_factor * half_squared_gradient <= tol * loss
+                sketch_factor * half_squared_gradient <= tol * max(loss, eps)
                 or half_squared_gradient
                 <= max(curvature * precision * loss, gradient_noise(objective.precond, theta)
                        + _representation_noise(params, curvature))
