@@ -159,6 +159,8 @@ class TrainResult:
     loss_curve: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
     converged: bool = False
+    # A callback asked to stop: the model is consistent, max_iter is not to blame.
+    stopped_by_callback: bool = False
     optimizer_state: dict = None
 
 
@@ -229,6 +231,7 @@ def train(
     train_rows=None,
     optimizer_state=None,
     stop_early=True,
+    callback=None,
 ):
     """Minimize ``objective`` over ``theta`` and ``gamma`` in place.
 
@@ -254,7 +257,9 @@ def train(
 
     The objective is that of the standardized problem, so both rules are
     free of the data's units. ``stop_early=False`` runs exactly
-    ``max_iter`` iterations (``partial_fit``).
+    ``max_iter`` iterations (``partial_fit``). ``callback(result)``, when
+    given, is called after each recorded iteration; a True return stops
+    training there (``result.stopped_by_callback``).
 
     Returns
     -------
@@ -304,6 +309,9 @@ def train(
             result.validation_scores.append(float(entry.val_score))
         progress.update(iteration, result.loss_curve[-1],
                         result.validation_scores[-1] if validating else None)
+        if callback is not None and callback(result):
+            result.stopped_by_callback = True
+            break
         if not stop_early:
             continue
         loss = float(entry.loss)
