@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from sklearn import get_config
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._array_api import check_same_namespace
@@ -15,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._callbacks import FitTasks, linear_model_snapshot
 from ._devices import resolve_device
 from ._engine import Objective, r2_from_sums, train
 from ._inputs import (
@@ -50,7 +52,7 @@ def _stochastic(estimator):
     return estimator.solver in ("adam", "sgd")
 
 
-class TorchLinearRegressor(RegressorMixin, BaseEstimator):
+class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """Linear least-squares regression trained by PyTorch autograd.
 
     The model is ``y = X @ coef_.T + intercept_``. Fitting minimizes the
@@ -126,7 +128,12 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         ``"auto"`` (the best available) or a :class:`torch.device`. Fitted
         attributes are numpy arrays whatever the device.
     verbose : int, default=0
-        1 prints the loss each iteration; 2 draws a progress bar on stderr.
+        1 prints the objective (mean squared error plus penalty, in squared
+        units of y) at each iteration; 2 or more shows
+        :class:`sklearn.callback.ProgressBar` (drawn by rich) for the fit.
+        Both end with a one-line summary. The same bar, and any other
+        callback, can be set with :meth:`set_callbacks`, also on a
+        meta-estimator (see :doc:`/user_guide/callbacks`).
 
     Attributes
     ----------
@@ -377,6 +384,9 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
+    # with_callbacks tears the callbacks down also when _fit is called
+    # directly (skorch_lite.distributed.fit), not through fit's _fit_context.
+    @with_callbacks
     def _fit(self, X, y, sample_weight, incremental, reducer=None):
         resume = incremental and hasattr(self, "coef_")
         space = ArraySpace.of(X)
@@ -384,6 +394,7 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             self, X, y, sample_weight, reset=not resume,
             resolve_device=lambda where: resolve_device(self.device, data_device=where),
         )
+        tasks = FitTasks(self, X, y, sample_weight, max_iter=1 if incremental else self.max_iter)
         device = data.X.device
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
@@ -419,14 +430,19 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             train_rows=train_rows,
             optimizer_state=self._optimizer_state_for(resume, device),
             stop_early=not incremental,
+            callback=tasks.iteration_hook(linear_model_snapshot(
+                self, precond, theta, gamma, y_ndim=data.y_ndim, space=space,
+                incremental=incremental,
+            )),
         )
         self._set_fitted(precond, theta, gamma, data.y_ndim, result, incremental, resume, space)
-        if not incremental and not result.converged:
+        if not (incremental or result.converged or result.stopped_by_callback):
             warnings.warn(
                 f"TorchLinearRegressor stopped at max_iter={self.max_iter} before "
                 f"converging (tol={self.tol}); increase max_iter.",
                 ConvergenceWarning,
             )
+        tasks.end()
         return self
 
     def _split(self, w, incremental, generator):
