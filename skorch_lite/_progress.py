@@ -35,7 +35,7 @@ class Progress:
     Loss: mean squared error + penalty, in squared units of y.
     Iteration  1  loss 2345.68  validation R^2 0.9123
     >>> progress.update(2, 23.5)
-    Iteration  2  loss 23.5
+    Iteration  2  loss 23.5000
     """
 
     def __init__(self, verbose, max_iter, stream=None):
@@ -55,9 +55,9 @@ class Progress:
         if not self._header_done:
             self._print(HEADER)
             self._header_done = True
-        # Six significant digits for the loss and four decimals for R^2,
-        # on every line, so the columns line up.
-        line = f"Iteration {iteration:>{self._width}d}  loss {loss:.6g}"
+        # Six significant digits for the loss, trailing zeros kept ("#"),
+        # and four decimals for R^2, on every line, so the columns line up.
+        line = f"Iteration {iteration:>{self._width}d}  loss {loss:#.6g}"
         if validation_score is not None:
             line += f"  validation R^2 {validation_score:.4f}"
         self._print(line)
