@@ -70,8 +70,10 @@ def table(workload, traces, memory, reference_name, extra_lines=()):
     # Two narrow tables rather than one of ten columns, which would need
     # horizontal scrolling on the documentation page.
     lines += [
+        f"The ratio column divides by the fit time of `{reference_name}`.",
+        "",
         f"| method | fit time | time to excess ≤ {TARGET:g} | excess reached | "
-        f"time to {TARGET:g} / {reference_name} fit |",
+        f"time to {TARGET:g} ÷ {reference_name.split('(')[0]} fit |",
         "|---|---:|---:|---:|---:|",
     ]
     for t in traces:
