@@ -37,7 +37,8 @@ print(f"least-squares optimum: MSE {loop.optimum:.4f}")
 # :func:`~skorch_lite.datasets.notebook_loop` computes every epoch of that
 # loop exactly, from the random start of seed 0; the demo and the tutorial
 # quote the same function.
-print(f"hand-written loop after {loop.epochs:,} epochs: MSE {loop.mse:.2f}")
+print(f"hand-written loop after {loop.epochs:,} epochs: "
+      f"MSE {loop.mse:.2f}")
 print(f"that is {loop.mse / loop.optimum:.1f} times the optimum")
 
 # %%
@@ -48,26 +49,32 @@ print(f"that is {loop.mse / loop.optimum:.1f} times the optimum")
 # stops when the gradient certifies the optimum.
 reg = TorchLinearRegressor().fit(X, y)
 reg_mse = float(np.mean((reg.predict(X) - y.to_numpy()) ** 2))
-print(f"TorchLinearRegressor: MSE {reg_mse:.4f} after {reg.n_iter_} iteration(s)")
+print(f"TorchLinearRegressor: MSE {reg_mse:.4f} "
+      f"after {reg.n_iter_} iteration(s)")
 for target, row in zip(y.columns, reg.coef_):
-    weights = ", ".join(f"{name} {w:+.4f}" for name, w in zip(reg.feature_names_in_, row))
-    print(f"{target}: {weights}")
+    pairs = zip(reg.feature_names_in_, row)
+    print(f"{target}:", ", ".join(f"{name} {w:+.4f}" for name, w in pairs))
 
 # %%
 # The loss curves
 # ---------------
-# Left, the notebook's loop, every epoch (log scales: the first thousand
-# epochs solve the steep directions, the rest hardly moves). Right,
+# Left, the notebook's loop, every epoch, on log scales: the first hundred
+# epochs solve the steepest direction (starter age, in tens of days); the
+# next one gives way only after ten thousand, and the flattest (acidity
+# against the bias) has hardly moved at 100,000. Right,
 # :class:`~skorch_lite.LossCurveDisplay` of the estimator trained by Adam
 # instead of L-BFGS, so that it has a curve to show: in preconditioned
 # variables it is at the optimum within about fifty epochs (the rest is the
 # stopping rule waiting for improvements that no longer come).
-adam = TorchLinearRegressor(solver="adam", learning_rate_init=0.1, max_iter=500).fit(X, y)
+adam = TorchLinearRegressor(solver="adam", learning_rate_init=0.1,
+                            max_iter=500).fit(X, y)
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4),
+                                  layout="constrained")
 epochs = np.arange(1, loop.epochs + 1)
-left.loglog(epochs, loop.loss_curve, color="C0", label="hand-written loop (step 1e-5)")
-left.axhline(loop.optimum, color="C1", linestyle="--", label="least-squares optimum")
+left.loglog(epochs, loop.loss_curve, label="hand-written loop (step 1e-5)")
+left.axhline(loop.optimum, color="C1", linestyle="--",
+             label="least-squares optimum")
 left.set_xlabel("epoch")
 left.set_ylabel("mean squared error (units of y²)")
 left.set_title(f"The notebook's loop: {loop.mse:.2f}")
@@ -75,5 +82,5 @@ left.legend(loc="upper right")
 
 LossCurveDisplay.from_estimator(adam, ax=right)
 right.axhline(loop.optimum, color="C1", linestyle="--")
-right.set_title(f"Adam in preconditioned variables: {adam.loss_curve_[-1]:.2f}")
+right.set_title(f"Adam, preconditioned: {adam.loss_curve_[-1]:.2f}")
 plt.show()
