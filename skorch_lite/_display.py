@@ -46,8 +46,8 @@ class LossCurveDisplay:
     >>> from sklearn.datasets import load_diabetes
     >>> from skorch_lite import LossCurveDisplay, TorchLinearRegressor
     >>> X, y = load_diabetes(return_X_y=True)
-    >>> reg = TorchLinearRegressor(solver="adam", early_stopping=True, max_iter=300,
-    ...                            random_state=0).fit(X, y)
+    >>> reg = TorchLinearRegressor(solver="adam", early_stopping=True,
+    ...                            max_iter=300, random_state=0).fit(X, y)
     >>> display = LossCurveDisplay.from_estimator(reg)
     >>> len(display.line_.get_ydata()) == reg.n_iter_
     True
@@ -90,9 +90,11 @@ class LossCurveDisplay:
         --------
         >>> import matplotlib
         >>> matplotlib.use("Agg")
-        >>> from skorch_lite import LossCurveDisplay, TorchLinearRegressor
-        >>> reg = TorchLinearRegressor().fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.5])
-        >>> LossCurveDisplay.from_estimator(reg).line_.get_marker()
+        >>> from skorch_lite import LossCurveDisplay
+        >>> from skorch_lite import TorchLinearRegressor
+        >>> reg = TorchLinearRegressor().fit([[0.0], [1.0], [2.0]], [0, 1, 2.5])
+        >>> display = LossCurveDisplay.from_estimator(reg)
+        >>> display.line_.get_marker()  # few points: drawn as markers
         'o'
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
