@@ -134,7 +134,7 @@ def run_workload(make, args, out_lines, summary):
 
 
 def summary_lines(summary):
-    lines = ["## Targets of the issue, as measured in this run", ""]
+    lines = ["## Performance targets, as measured in this run", ""]
     for name, lbfgs, ridge, per_iter, fb, mem in summary:
         to_target = lbfgs.time_to_target()
         bits = [f"**{name}**: L-BFGS fit {lbfgs.fit_time:.4g} s, excess {lbfgs.excess:.1e}, "
@@ -145,8 +145,10 @@ def summary_lines(summary):
                         f"excess ≤ 1e-6: {'met' if lbfgs.fit_time <= 0.005 and lbfgs.excess <= 1e-6 else 'missed'})")
         if name in ("A", "B"):
             ratio = None if to_target is None else to_target / ridge.fit_time
+            verdict = "missed" if ratio is None or ratio > 1.0 else "met"
             bits.append(f"time to {TARGET:g} / Ridge cholesky fit = "
-                        f"{'—' if ratio is None else f'{ratio:.2f}×'} (target ≤ 1.0×, aim 0.5×); "
+                        f"{'—' if ratio is None else f'{ratio:.2f}×'} (target ≤ 1.0×: {verdict}; "
+                        "aim 0.5×); "
                         f"passes ≤ 6: {'met' if lbfgs.passes <= 6 else 'missed'}")
             if mem is not None:
                 bits.append(f"extra peak memory {mem:.3f}× X (target ≤ 0.1×: "

@@ -72,5 +72,5 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"changelog": [], "benchmarks": []}
+html_sidebars = {"changelog": [], "benchmarks": [], "benchmarks/*": []}
 html_static_path = []

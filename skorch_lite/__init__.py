@@ -1,7 +1,8 @@
 """scikit-learn estimators trained by PyTorch autograd."""
 
+from ._display import LossCurveDisplay
 from ._regressor import FitInterruptedWarning, TorchLinearRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["FitInterruptedWarning", "TorchLinearRegressor", "__version__"]
+__all__ = ["FitInterruptedWarning", "LossCurveDisplay", "TorchLinearRegressor", "__version__"]

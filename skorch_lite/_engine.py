@@ -165,7 +165,8 @@ class TrainResult:
     loss_curve: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
     converged: bool = False
-    interrupted: bool = False
+    # A callback asked to stop: the model is consistent, max_iter is not to blame.
+    stopped_by_callback: bool = False
     optimizer_state: dict = None
     # Full batch: progress stopped (L-BFGS's line search found no decrease
     # twice, its memory cleared in between, or no relative improvement for
@@ -296,6 +297,7 @@ def train(
     train_rows=None,
     optimizer_state=None,
     stop_early=True,
+    callback=None,
 ):
     """Minimize ``objective`` over ``theta`` and ``gamma`` in place.
 
@@ -324,7 +326,9 @@ def train(
 
     The objective is that of the standardized problem, so both rules are
     free of the data's units. ``stop_early=False`` runs exactly
-    ``max_iter`` iterations (``partial_fit``).
+    ``max_iter`` iterations (``partial_fit``). ``callback(result)``, when
+    given, is called after each recorded iteration; a True return stops
+    training there (``result.stopped_by_callback``).
 
     Returns
     -------
@@ -401,6 +405,9 @@ def train(
                 result.validation_scores.append(float(entry.val_score))
             progress.update(iteration, result.loss_curve[-1],
                             result.validation_scores[-1] if validating else None)
+            if callback is not None and callback(result):
+                result.stopped_by_callback = True
+                break
             if not stop_early:
                 continue
             loss = float(entry.loss)
@@ -465,7 +472,8 @@ def train(
         with torch.no_grad():
             for p, best in zip(params, stopper.best_values):
                 p.copy_(best)
-    progress.close(result.n_iter, result.converged, result.interrupted)
+    progress.close(result.n_iter, result.converged, result.interrupted,
+                   result.stalled_above_tol)
     if result.interrupted and result.n_iter == 0:
         # Nothing completed: the optimizer's state is the one it started from.
         result.optimizer_state = optimizer_state

@@ -1,11 +1,17 @@
-"""What ``verbose`` prints: log lines (verbose=1) or a progress bar (verbose>=2).
+"""What ``verbose`` prints: log lines (verbose=1) and a closing summary.
 
-The reporter lives only for the duration of ``fit``; nothing of it is stored
-on the estimator, so a fitted model pickles whatever ``verbose`` was.
+The progress bar of ``verbose >= 2`` is scikit-learn's
+:class:`~sklearn.callback.ProgressBar` (drawn by rich), set up for the fit
+in :mod:`._callbacks`; this reporter prints only text. It lives for the
+duration of ``fit``; nothing of it is stored on the estimator, so a fitted
+model pickles whatever ``verbose`` was.
 """
 
 import sys
 import time
+
+# The engine reports the objective in y's units: say so once, not each line.
+HEADER = "Loss: mean squared error + penalty, in squared units of y."
 
 
 class Progress:
@@ -14,17 +20,22 @@ class Progress:
     Parameters
     ----------
     verbose : int
-        0 prints nothing, 1 prints one line per iteration on stdout, 2 or more
-        redraws a one-line progress bar on stderr (for long fits).
+        0 prints nothing; 1 prints a header, one line per iteration and a
+        summary on stdout; 2 or more only the summary (the bar shows the rest).
     max_iter : int
-        Length of the bar.
+        Most iterations of this fit, which sets the width of the counter.
+    stream : file-like, default=None
+        Where to print; None is stdout.
 
     Examples
     --------
     >>> from skorch_lite._progress import Progress
     >>> progress = Progress(verbose=1, max_iter=10)
-    >>> progress.update(1, 0.5)
-    Iteration 1, loss = 0.5
+    >>> progress.update(1, 2345.678, validation_score=0.91234)
+    Loss: mean squared error + penalty, in squared units of y.
+    Iteration  1  loss 2345.68  validation R^2 0.9123
+    >>> progress.update(2, 23.5)
+    Iteration  2  loss 23.5000
     """
 
     def __init__(self, verbose, max_iter, stream=None):
@@ -32,38 +43,38 @@ class Progress:
         self.max_iter = max_iter
         self.stream = stream
         self._start = time.perf_counter()
-        self._last_draw = -1.0
+        self._width = len(str(max_iter))
+        self._header_done = False
+
+    def _print(self, line):
+        print(line, file=self.stream or sys.stdout)
 
     def update(self, iteration, loss, validation_score=None):
-        if self.verbose <= 0:
+        if self.verbose != 1:
             return
-        if self.verbose == 1:
-            line = f"Iteration {iteration}, loss = {loss:.8g}"
-            if validation_score is not None:
-                line += f", validation score = {validation_score:.6g}"
-            print(line, file=self.stream or sys.stdout)
-            return
-        now = time.perf_counter() - self._start
-        # Redraw at most ten times a second: printing must not slow the fit.
-        if now - self._last_draw < 0.1 and iteration < self.max_iter:
-            return
-        self._last_draw = now
-        width = 30
-        filled = int(width * iteration / self.max_iter)
-        bar = "#" * filled + "." * (width - filled)
-        stream = self.stream or sys.stderr
-        stream.write(
-            f"\r[{bar}] {iteration}/{self.max_iter} loss={loss:.6g} {now:.1f}s"
-        )
-        stream.flush()
+        if not self._header_done:
+            self._print(HEADER)
+            self._header_done = True
+        # Six significant digits for the loss, trailing zeros kept ("#"),
+        # and four decimals for R^2, on every line, so the columns line up.
+        line = f"Iteration {iteration:>{self._width}d}  loss {loss:#.6g}"
+        if validation_score is not None:
+            line += f"  validation R^2 {validation_score:.4f}"
+        self._print(line)
 
-    def close(self, n_iter, converged, interrupted=False):
+    def close(self, n_iter, converged, interrupted=False, stalled=False):
         if self.verbose <= 0:
             return
         elapsed = time.perf_counter() - self._start
-        status = "converged" if converged else "stopped at max_iter"
         if interrupted:
             status = "interrupted"
-        stream = self.stream or (sys.stdout if self.verbose == 1 else sys.stderr)
-        prefix = "" if self.verbose == 1 else "\n"
-        print(f"{prefix}Training {status} after {n_iter} iterations in {elapsed:.3g} s.", file=stream)
+        elif converged:
+            status = "converged"
+        elif stalled:
+            status = "stopped before converging (no further progress)"
+        elif n_iter >= self.max_iter:
+            status = "stopped at max_iter"
+        else:
+            # The engine stops short of max_iter otherwise only on request.
+            status = "stopped by a callback"
+        self._print(f"Training {status} after {n_iter} iterations in {elapsed:.3g} s.")

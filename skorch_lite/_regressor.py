@@ -8,12 +8,14 @@ import numpy as np
 import torch
 from sklearn import get_config
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._callbacks import FitTasks, linear_model_snapshot
 from ._devices import resolve_device
 from ._engine import Objective, r2_from_sums, train
 from ._inputs import (
@@ -51,7 +53,7 @@ def _sketch_size(n_features):
     return max(2000, min(50 * n_features, (1 << 22) // n_features))
 
 
-class TorchLinearRegressor(RegressorMixin, BaseEstimator):
+class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """Linear least-squares regression trained by PyTorch autograd.
 
     The model is ``y = X @ coef_.T + intercept_``. Fitting minimizes the
@@ -132,7 +134,12 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         ``"auto"`` (the best available) or a :class:`torch.device`. Fitted
         attributes are numpy arrays whatever the device.
     verbose : int, default=0
-        1 prints the loss each iteration; 2 draws a progress bar on stderr.
+        1 prints the objective (mean squared error plus penalty, in squared
+        units of y) at each iteration; 2 or more shows
+        :class:`sklearn.callback.ProgressBar` (drawn by rich) for the fit.
+        Both end with a one-line summary. The same bar, and any other
+        callback, can be set with :meth:`set_callbacks`, also on a
+        meta-estimator (see :doc:`/user_guide/callbacks`).
 
     Attributes
     ----------
@@ -397,6 +404,9 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
+    # with_callbacks tears the callbacks down also when _fit is called
+    # directly (skorch_lite.distributed.fit), not through fit's _fit_context.
+    @with_callbacks
     def _fit(self, X, y, sample_weight, incremental, reducer=None):
         # A fit is atomic: whatever goes wrong (bad input, divergence, a
         # change of shape, an interrupt outside the training loop), the
@@ -419,6 +429,7 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
         )
         if continues:
             self._check_same_shape(data, incremental)
+        tasks = FitTasks(self, X, y, sample_weight, max_iter=1 if incremental else self.max_iter)
         device = data.X.device
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
@@ -465,6 +476,10 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
             train_rows=train_rows,
             optimizer_state=optimizer_state,
             stop_early=not incremental,
+            callback=tasks.iteration_hook(linear_model_snapshot(
+                self, precond, theta, gamma, y_ndim=data.y_ndim, space=space,
+                incremental=incremental,
+            )),
         )
         self._set_fitted(precond, theta, gamma, data.y_ndim, result, resume, space, stream)
         if result.interrupted:
@@ -484,12 +499,13 @@ class TorchLinearRegressor(RegressorMixin, BaseEstimator):
                 "precision); try float64 data or a larger tol.",
                 ConvergenceWarning,
             )
-        elif not incremental and not result.converged:
+        elif not (incremental or result.converged or result.stopped_by_callback):
             warnings.warn(
                 f"TorchLinearRegressor stopped at max_iter={self.max_iter} before "
                 f"converging (tol={self.tol}); increase max_iter.",
                 ConvergenceWarning,
             )
+        tasks.end()
         return self
 
     def _check_same_shape(self, data, incremental):

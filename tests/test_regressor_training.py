@@ -108,11 +108,3 @@ def test_verbose_one_logs_each_iteration(diabetes, capsys):
     out = capsys.readouterr().out
     assert out.count("Iteration") == reg.n_iter_ == 3
     assert "stopped at max_iter" in out
-
-
-def test_verbose_two_draws_a_progress_bar_and_still_pickles(diabetes, capsys):
-    X, y = diabetes
-    reg = TorchLinearRegressor(verbose=2).fit(X, y)
-    err = capsys.readouterr().err
-    assert "[" in err and "]" in err and "converged" in err
-    assert pickle.loads(pickle.dumps(reg)).verbose == 2
