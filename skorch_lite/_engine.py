@@ -165,6 +165,7 @@ class TrainResult:
     loss_curve: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
     converged: bool = False
+    interrupted: bool = False
     # A callback asked to stop: the model is consistent, max_iter is not to blame.
     stopped_by_callback: bool = False
     optimizer_state: dict = None
