@@ -223,8 +223,10 @@ def _check_finite(loss, iteration, solver, learning_rate_init):
         return
     if solver == "lbfgs":
         advice = (
-            "The input holds values too large for its dtype; rescale X or y, "
-            "or pass float64 data."
+            "The data's magnitudes exceed what its dtype can hold: values too "
+            "large, or a model too small to represent (coefficients below ~1e-308, "
+            "e.g. X of order 1e160 with y of order 1e-160); rescale X or y, or "
+            "pass float64 data."
         )
     else:
         advice = (

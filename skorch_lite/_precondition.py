@@ -166,7 +166,7 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
         )
     A, B = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, dtype, n_total)
     D = _inverse_norms(A)
-    U, S, V, rank = _decompose(A * D, dtype, _cancellation(uncentred, A))
+    U, S, V, rank = _decompose(A * D, dtype, _cancellation(uncentred, A), n_total)
     if not exact and rank < n_features:
         # A rank below the column count may come from rows that collided
         # in the sketch's buckets: a second, independent sketch stacked
@@ -175,7 +175,7 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
         A2, B2 = _centre(SX2, SY2, Sr2, x_mean, y_mean, y_scale, uncentred, dtype, n_total)
         A, B = torch.cat([A, A2]) / 2**0.5, torch.cat([B, B2]) / 2**0.5
         D = _inverse_norms(A)
-        U, S, V, rank = _decompose(A * D, dtype, _cancellation(uncentred, A))
+        U, S, V, rank = _decompose(A * D, dtype, _cancellation(uncentred, A), n_total)
 
     # Hessian of the objective (normalized by k * sum(w)) is 2 (G + alpha I) /
     # (k sum(w)); this scale makes it the identity in theta.
@@ -220,11 +220,14 @@ def _decomposed_rows(X, Y, w, rows, exact, generator, reducer):
     if exact:
         root = torch.sqrt(w.double())
         everything = torch.arange(X.shape[0], device=X.device)
-        x_sums = reducer.sum(matmul_t(X, w[:, None].to(X.dtype))[:, 0].double())
         # Every process decomposes the same rows: all shards', in rank order.
         SX = reducer.cat(take_rows(X, everything).double() * root[:, None])
-        return (SX, reducer.cat(Y.double() * root[:, None]), reducer.cat(root), x_sums,
-                _norms(SX))
+        root = reducer.cat(root)
+        # The means from the same float64 rows, summed pairwise (a BLAS
+        # product sums sequentially: ~n eps, and the centring of a one-hot
+        # block beside a heavy row then leaves its null space visible).
+        x_sums = (SX * root[:, None]).sum(0)
+        return SX, reducer.cat(Y.double() * root[:, None]), root, x_sums, _norms(SX)
     # Each process sketches its own rows with the signs and buckets one
     # process would give them (rank 0's seed, for unseeded estimators); the
     # sketch of all rows is the sum.
@@ -289,21 +292,25 @@ def _cancellation(uncentred, A):
     return float(ratios.max()) if ratios.numel() else 1.0
 
 
-def _decompose(AD, dtype, cancellation=1.0):
+def _decompose(AD, dtype, cancellation=1.0, n_rows=1):
     """Thin SVD of ``AD`` and its rank at the precision of the data.
 
-    The cutoff does not grow with the number of rows. It is what X's dtype
-    resolves relative to the largest singular value (a few eps; for float64
-    data, 1e3 eps for the rounding of sums and of the decomposition), plus
-    the rounding of the centring, amplified in columns whose mean dwarfs
-    their spread (``cancellation``, see :func:`_cancellation`).
+    The cutoff is what X's dtype resolves relative to the largest singular
+    value (a few eps; for float64 data, 1e3 eps for the rounding of the
+    decomposition), plus the rounding of the centring, amplified in columns
+    whose mean dwarfs their spread (``cancellation``, see
+    :func:`_cancellation`): the data's own rounding (eps of X's dtype) and
+    that of the float64 means (eps64 times sqrt(n), the typical error of a
+    sum of n terms). Only that last part grows with the rows, and only for
+    columns whose centring cancels digits.
     """
     U, S, V = _thin_svd(AD)
     if not S.numel() or S[0] == 0:
         return U[:, :0], S[:0], V[:, :0], 0
     eps = torch.finfo(dtype).eps
     cutoff = float(S[0]) * max(4 * eps, 1e3 * torch.finfo(torch.float64).eps)
-    cutoff += 4 * eps * cancellation
+    f64_eps = torch.finfo(torch.float64).eps
+    cutoff += 4 * cancellation * (eps + f64_eps * math.sqrt(n_rows))
     rank = int((S > cutoff).sum())
     return U[:, :rank], S[:rank], V[:, :rank], rank
 

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._callbacks import FitTasks, linear_model_snapshot
 from ._devices import resolve_device
+from .distributed import LOCAL
 from ._engine import Objective, r2_from_sums, train
 from ._inputs import (
     ArraySpace,
@@ -434,7 +435,14 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         X_t, Y_t = data.X, data.Y
-        w_train, w_val, train_rows = self._split(data.w, incremental, generator)
+        weights, alpha = data.w, self.alpha
+        if not incremental:
+            # Weights scaled to at most 1, and alpha alike, have the same
+            # optimum and loss_curve_; sums of weights of 1e-320 or 1e300 do
+            # not. (Chunks of a stream keep their relative weights.)
+            largest = (reducer or LOCAL).cat(weights.max().reshape(1)).max()
+            weights, alpha = weights / largest, alpha / float(largest)
+        w_train, w_val, train_rows = self._split(weights, incremental, generator)
 
         stream, optimizer_state = None, None
         if incremental:
@@ -450,14 +458,14 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 optimizer_state = self._optimizer_state_for(device)
         else:
             precond = fit_preconditioner(
-                X_t, Y_t, w_train, alpha=self.alpha, fit_intercept=self.fit_intercept,
+                X_t, Y_t, w_train, alpha=alpha, fit_intercept=self.fit_intercept,
                 # A private knob: tests make small problems take the sketch path.
                 sketch_size=getattr(self, "_sketch_rows", None) or _sketch_size(X_t.shape[1]),
                 generator=generator, reducer=reducer,
             )
         theta, gamma = self._initial_variables(precond, Y_t.shape[1], continues)
         objective = Objective(
-            X_t, Y_t, w_train, precond, self.alpha, w_val=w_val, reducer=reducer
+            X_t, Y_t, w_train, precond, alpha, w_val=w_val, reducer=reducer
         )
 
         max_iter = 1 if incremental else self.max_iter

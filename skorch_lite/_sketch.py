@@ -84,7 +84,9 @@ from ._data import column_moments
     if X.layout != torch.strided:
         buckets = _buckets(start, n_samples, size, offsets.to(device))
         _scatter_csr(SX, X, root.double(), buckets)
-        x_sums = torch.sparse.mm(X.t(), w[:, None])[:, 0].double()
+        x_sums = torch.zeros(n_features, **f64).index_add_(
+            0, X.col_indices().long(), X.values().double() * w.double()[_row_of(X)]
+        )
         x_squares = column_moments(X, w)[1]
         SY.index_add_(0, buckets, Y.double() * root.double()[:, None])
         Sr.index_add_(0, buckets, root.double())
@@ -98,7 +100,9 @@ from ._data import column_moments
         last = min(n_samples, first + size - row % size)
         rows = slice(first, last)
         block, r = X[rows], root[rows]
-        x_sums += (w[rows] @ block).double()
+        # Pairwise in float64 within the chunk: a BLAS product in X's dtype
+        # would carry ~chunk * eps of rounding into the centring.
+        x_sums += (block * w[rows, None]).sum(0, dtype=torch.float64)
         x_squares += (w[rows] @ (block * block)).double()
         bucket = (row % size + int(offsets[row // size])) % size
         _add_rotated(SX, block * r[:, None], bucket)
@@ -121,12 +125,16 @@ def _buckets(start, n_samples, size, offsets):
     return (rows % size + offsets[rows // size]) % size
 
 
+def _row_of(X):
+    """The row of each non-zero of CSR ``X``."""
+    crow = X.crow_indices()
+    return torch.repeat_interleave(torch.arange(X.shape[0], device=X.device), crow[1:] - crow[:-1])
+
+
 def _scatter_csr(out, X, root, buckets):
     """Add each non-zero of CSR ``X``, times its row's signed root weight, into ``out``."""
-    crow, col, values = X.crow_indices(), X.col_indices(), X.values()
-    row_of = torch.repeat_interleave(
-        torch.arange(X.shape[0], device=X.device), crow[1:] - crow[:-1]
-    )
+    col, values = X.col_indices(), X.values()
+    row_of = _row_of(X)
     out.index_put_(
         (buckets[row_of], col.long()), values.double() * root[row_of], accumulate=True
     )

@@ -50,6 +50,11 @@ def weights(kind, n, rng):
         return None
     if kind == "uniform":
         return rng.uniform(0.5, 2.0, n)
+    if kind == "heavy":
+        # One dominant row: centring a one-hot block beside it cancels digits.
+        w = np.ones(n)
+        w[rng.integers(0, n)] = 10.0 ** rng.integers(4, 9)
+        return w
     w = 10.0 ** rng.uniform(-10, 10, n)
     w[rng.integers(0, n, 3)] = 0.0
     w[rng.integers(0, n, 2)] = 1e20
@@ -91,7 +96,7 @@ def objective(X, y, w, alpha, coef, intercept):
     kind=st.sampled_from(DESIGNS),
     n=st.integers(20, 60),
     p=st.integers(1, 5),
-    weight_kind=st.sampled_from(["none", "uniform", "span"]),
+    weight_kind=st.sampled_from(["none", "uniform", "heavy", "span"]),
     alpha=st.one_of(st.just(0.0), st.floats(1e-3, 10.0)),
     sketched=st.booleans(),
     sparse=st.booleans(),
@@ -251,3 +256,21 @@ def test_features_of_order_1e160_above_the_sketch_size_fit(to_input):
     coef, _ = reference(X, y, None, 0.0)
     est = TorchLinearRegressor(random_state=0).fit(to_input(X * 1e160), y)
     np.testing.assert_allclose(est.coef_ * 1e160, coef[0], rtol=1e-4)
+
+
+@pytest.mark.parametrize("n", [1900, 2001, 20_000])
+@pytest.mark.parametrize("weight", [1e6, 1e8])
+def test_a_one_hot_block_beside_a_dominant_row_gives_the_minimum_norm_solution(n, weight):
+    # The heavy row's category column is centred with ~5 digits cancelled:
+    # its rounding must not pass for a direction (it did: coef_ ~ 1e6-1e9).
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 4, n)
+    x = rng.normal(size=n)
+    X = np.c_[np.eye(4)[codes], x]
+    y = codes + 2 * x + rng.normal(size=n)
+    w = np.ones(n)
+    w[5] = weight
+    coef, intercept = reference(X, y, w, 0.0)
+    est = TorchLinearRegressor(random_state=1).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(est.coef_, coef[0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(est.intercept_, intercept[0], rtol=1e-4)
