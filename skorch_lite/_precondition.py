@@ -147,8 +147,9 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
     # Scaling every weight by c and alpha by c leaves the optimum unchanged;
     # weights at most 1 keep their square roots and sums finite (1e-300..1e300).
     w_max = reducer.cat(w.max().reshape(1).double()).max()
-    w = w.double() / w_max
-    alpha = alpha / float(w_max)
+    if w_max != 1:  # the estimator passes weights scaled already: no copy
+        w = w.double() / w_max
+        alpha = alpha / float(w_max)
     weight_sum = reducer.sum(torch.sum(w, dtype=torch.float64))
     y_mean, y_scale = _target_moments(Y, w, weight_sum, fit_intercept, reducer)
 
@@ -222,12 +223,13 @@ def _decomposed_rows(X, Y, w, rows, exact, generator, reducer):
         everything = torch.arange(X.shape[0], device=X.device)
         # Every process decomposes the same rows: all shards', in rank order.
         SX = reducer.cat(take_rows(X, everything).double() * root[:, None])
+        SY = reducer.cat(Y.double() * root[:, None])
         root = reducer.cat(root)
         # The means from the same float64 rows, summed pairwise (a BLAS
         # product sums sequentially: ~n eps, and the centring of a one-hot
         # block beside a heavy row then leaves its null space visible).
         x_sums = (SX * root[:, None]).sum(0)
-        return SX, reducer.cat(Y.double() * root[:, None]), root, x_sums, _norms(SX)
+        return SX, SY, root, x_sums, _norms(SX)
     # Each process sketches its own rows with the signs and buckets one
     # process would give them (rank 0's seed, for unseeded estimators); the
     # sketch of all rows is the sum.

@@ -441,7 +441,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             # optimum and loss_curve_; sums of weights of 1e-320 or 1e300 do
             # not. (Chunks of a stream keep their relative weights.)
             largest = (reducer or LOCAL).cat(weights.max().reshape(1)).max()
-            weights, alpha = weights / largest, alpha / float(largest)
+            if largest != 1:
+                weights, alpha = weights / largest, alpha / float(largest)
         w_train, w_val, train_rows = self._split(weights, incremental, generator)
 
         stream, optimizer_state = None, None

@@ -30,7 +30,7 @@ def count_sketch(X, Y, w, size, generator, start=0, n_total=None):
     X : Tensor of shape (n_samples, n_features)
         Dense or sparse CSR; read once, never copied whole.
     Y : Tensor of shape (n_samples, n_targets)
-    w : Tensor of shape (n_samples,), float64
+    w : Tensor of shape (n_samples,)
         Non-negative weights (at most 1: scaled by the caller, so that
         square roots neither overflow nor underflow).
     size : int
@@ -59,8 +59,6 @@ def count_sketch(X, Y, w, size, generator, start=0, n_total=None):
     Examples
     --------
     >>> import torch
-
-from ._data import column_moments
     >>> from skorch_lite._sketch import count_sketch
     >>> X = torch.arange(12.0).reshape(6, 2); w = torch.ones(6, dtype=torch.float64)
     >>> SX, SY, Sr, sums, squares = count_sketch(X, X[:, :1], w, 4, torch.Generator().manual_seed(0))
@@ -71,29 +69,34 @@ from ._data import column_moments
     n_total = n_samples if n_total is None else n_total
     device = X.device
     f64 = dict(dtype=torch.float64, device=device)
-    signs = torch.randint(0, 2, (n_total,), generator=generator)[start : start + n_samples]
-    signs = signs.to(device) * 2 - 1
+    # One byte a row (the signs of all rows are drawn, so that a shard's
+    # are those one process would give it).
+    signs = torch.randint(0, 2, (n_total,), generator=generator, dtype=torch.int8)
+    signs = signs[start : start + n_samples].to(device)
     offsets = torch.randint(0, size, ((n_total + size - 1) // size,), generator=generator)
-    # Products are formed in X's dtype (no float64 copy of a block) and
-    # summed in float64; Sr sums the very same rounded root weights.
-    root = (signs * torch.sqrt(w)).to(X.dtype)
-    w = w.to(X.dtype)
+
+    def root_of(rows):
+        # Products are formed in X's dtype (no float64 copy of a block) and
+        # summed in float64; Sr sums the very same rounded root weights.
+        return ((2 * signs[rows] - 1) * torch.sqrt(w[rows].double())).to(X.dtype)
     SX = torch.zeros(size, n_features, **f64)
     SY = torch.zeros(size, Y.shape[1], **f64)
     Sr = torch.zeros(size, **f64)
     if X.layout != torch.strided:
+        root = root_of(slice(None))
         buckets = _buckets(start, n_samples, size, offsets.to(device))
         _scatter_csr(SX, X, root.double(), buckets)
         x_sums = torch.zeros(n_features, **f64).index_add_(
             0, X.col_indices().long(), X.values().double() * w.double()[_row_of(X)]
         )
-        x_squares = column_moments(X, w)[1]
+        x_squares = column_moments(X, w.to(X.dtype))[1]
         SY.index_add_(0, buckets, Y.double() * root.double()[:, None])
         Sr.index_add_(0, buckets, root.double())
         return SX, SY, Sr, x_sums, x_squares
     x_sums = torch.zeros(n_features, **f64)
     x_squares = torch.zeros(n_features, **f64)
     unit = bool((w == 1).all())
+    w = w if unit else w.to(X.dtype)
     # Two chunk-sized buffers, reused: a fresh allocation per chunk costs
     # page faults. (Smaller pieces, to stay in cache, measured slower: the
     # per-call overhead of the float64 reductions dominates.)
@@ -105,7 +108,7 @@ from ._data import column_moments
         row = start + first
         last = min(n_samples, first + size - row % size)
         rows = slice(first, last)
-        block, r = X[rows], root[rows]
+        block, r = X[rows], root_of(rows)
         prod, other = signed[: last - first], scratch[: last - first]
         # Pairwise within the chunk, in X's dtype (rounding of a few eps of
         # X's dtype, as its own values carry), accumulated in float64 across

@@ -139,9 +139,10 @@ def test_traffic_does_not_grow_with_rows(two_rank_fits):
     # targets) and the per-target objective; the statistics add a few sums.
     # Above the sketch size (2000 rows) the shards also sum one CountSketch
     # of fixed size, sketch rows x (features + targets + 1) float64, and the
-    # columns' sums of squares, once.
+    # columns' sums and sums of squares, once (below it, every row is
+    # gathered and the sums come from the gathered rows).
     n_features, n_targets = 6, 2
-    assert large[1] - small[1] == (2000 * (n_features + n_targets + 1) + n_features) * 8
+    assert large[1] - small[1] == (2000 * (n_features + n_targets + 1) + 2 * n_features) * 8
     per_evaluation = (n_features + 2) * n_targets * 8
     assert 31 * per_evaluation <= small[1] <= 31 * per_evaluation + 200
 
