@@ -346,13 +346,8 @@ def _change_of_variables(AD, B, U, S, V, rank, D, alpha):
     n_features = AD.shape[1]
     if alpha == 0:
         transform = D[:, None] * V / S
-        if rank < n_features:
-            # Project onto X's row space (D^-1 V spans it): descent from
-            # theta0 or zero then lands on the minimum-norm solution. The
-            # rows of AD lie in that space, so AD @ transform is unchanged.
-            scale = 1.0 / D
-            Q = torch.linalg.qr((scale / scale.max())[:, None] * V).Q
-            transform = Q @ (Q.T @ transform)
+        if 0 < rank < n_features:
+            transform = _onto_row_space(AD, U, S, V, D, transform)
         return transform, U.T @ B
     if rank == n_features:
         P, ADP = None, AD
@@ -387,6 +382,37 @@ def _few_threads(matrix, small=1 << 21):
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def _onto_row_space(AD, U, S, V, D, transform):
+    """Project ``transform`` (``D V / S``) onto X's row space, spanned by ``M = D^-1 V``.
+
+    Descent from theta0 or zero then lands on the minimum-norm solution, as
+    lstsq's. In exact arithmetic the projection is ``M (M^T M)^-1 / S`` (as
+    ``V^T V = I``) and leaves ``AD D^-1 transform = U``. Columns whose norms
+    differ by ~1e170 make it ill conditioned, and either way of computing it
+    can then fail: triangular solves with M's R factor (rows of tiny
+    columns stay of order 1), or a Householder Q (whose rows carry an
+    absolute error of eps that D then magnifies). The first whose result
+    still maps to ``U`` is kept; if neither does, the unprojected transform
+    (a solution, not the minimum-norm one).
+    """
+    norms = torch.where(V.abs().sum(1) > 0, 1.0 / D, torch.zeros_like(D))
+    largest = norms.max()
+    M = (norms / largest)[:, None] * V
+    Q, R = torch.linalg.qr(M)
+
+    def solved():
+        rows = torch.linalg.solve_triangular(R, M, upper=True, left=False)
+        return rows @ torch.linalg.solve_triangular(R.T, torch.diag(1.0 / S), upper=False) / largest
+
+    for candidate in (solved, lambda: Q @ (Q.T @ transform)):
+        projected = candidate()
+        if bool(torch.isfinite(projected).all()):
+            mapped = AD @ (projected / D[:, None])
+            if float((mapped - U).abs().max()) <= 1e-6:
+                return projected
+    return transform
 
 
 def _norms(A):

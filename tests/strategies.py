@@ -199,7 +199,10 @@ def objective(X, y, coef, intercept, *, alpha=0.0, sample_weight=None):
     W = np.reshape(coef, (Y.shape[1], X.shape[1]))
     s = np.ones(len(Y)) if sample_weight is None else np.asarray(sample_weight, float)
     residual = Y - X @ W.T - np.asarray(intercept)
-    return (s @ (residual**2).sum(axis=1) + alpha * (W**2).sum()) / (Y.shape[1] * s.sum())
+    # No penalty term at alpha=0: coefficients of 1e175 (features of 1e-176)
+    # square to inf, and 0 * inf is NaN.
+    penalty = alpha * (W**2).sum() if alpha else 0.0
+    return (s @ (residual**2).sum(axis=1) + penalty) / (Y.shape[1] * s.sum())
 
 
 def mean_predictor_objective(X, y, *, alpha=0.0, sample_weight=None, fit_intercept=True):

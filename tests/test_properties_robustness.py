@@ -10,9 +10,8 @@ lie within 10^±6 of an overall magnitude 10^e, |e| <= 140 for float64 (12
 for float32; y: 12), and the well-posed one
 scales X and y by 10^e for e in [-150, 150]. Beyond ~1e155 squares
 overflow float64 and below ~1e-155 they underflow: the tests at the end
-check the clear ValueError for overflow and that features below ~1e-155
-fit, and record as ``xfail(strict=True)`` the case still open (a
-rank-deficient design whose column scales lie 1e150 apart).
+check the clear ValueError for overflow, that features below ~1e-155 fit,
+and that a rank-deficient design whose column scales lie 1e150 apart fits.
 """
 
 import copy
@@ -282,9 +281,6 @@ def test_column_sums_beyond_float64_raise_value_error():
         TorchLinearRegressor().fit(X, [0.0, 1.0, 2.0])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the minimum-norm projection (QR of V / D in _precondition.py) mixes columns whose "
-    "scales differ by ~1e150 when a constant column makes the design rank deficient"))
 def test_constant_column_beside_columns_of_very_different_scales_fits():
     X = np.zeros((8, 3))
     X[3, 0], X[6, 2] = -10.0, -1e149  # column 1 is constant (all zeros)
