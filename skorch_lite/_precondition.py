@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._data import column_moments, matmul_t, take_rows
+from ._data import column_moments, take_rows
 from ._sketch import count_sketch
 from .distributed import LOCAL
 

@@ -22,7 +22,6 @@ import time
 import traceback
 from datetime import timedelta
 
-import numpy as np
 import torch
 import torch.distributed as dist
 

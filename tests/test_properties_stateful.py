@@ -22,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sklearn.exceptions import ConvergenceWarning
 
 import skorch_lite._regressor as regressor_module
-from skorch_lite import FitInterruptedWarning, TorchLinearRegressor
+from skorch_lite import TorchLinearRegressor
 from skorch_lite._progress import Progress
 
 # Errors a call may legitimately raise on valid data; anything else is a bug.
