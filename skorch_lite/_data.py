@@ -60,14 +60,12 @@ class _WeightedSquares(torch.autograd.Function):
         return out, None, None
 
 
-def weighted_squares(r, w=None, s=None):
+def weighted_squares(r, w, s):
     """``(w[:, None] * (r * s)**2).sum(0)``, differentiable in ``r``.
 
     ``w=None`` is unit weights; ``s`` (shape (k,)) scales each column before
     squaring, so that residuals of order 1e-160 do not underflow.
     """
-    if s is None:
-        s = torch.ones(r.shape[1], dtype=r.dtype, device=r.device)
     return _WeightedSquares.apply(r, w, s)
 
 

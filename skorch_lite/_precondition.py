@@ -166,8 +166,8 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
             "X holds values too large to average in float64; rescale X (e.g. StandardScaler)."
         )
     A, B = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, dtype, n_total)
-    D = _inverse_norms(A)
-    U, S, V, rank = _decompose(A * D, dtype, _cancellation(uncentred, A), n_total)
+    D, kappa = _scaling(A, uncentred)
+    U, S, V, rank = _decompose(A * D, dtype, kappa, n_total)
     if not exact and rank < n_features:
         # A rank below the column count may come from rows that collided
         # in the sketch's buckets: a second, independent sketch stacked
@@ -175,8 +175,8 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
         SX2, SY2, Sr2, _, _ = _decomposed_rows(X, Y, w, rows, exact, generator, reducer)
         A2, B2 = _centre(SX2, SY2, Sr2, x_mean, y_mean, y_scale, uncentred, dtype, n_total)
         A, B = torch.cat([A, A2]) / 2**0.5, torch.cat([B, B2]) / 2**0.5
-        D = _inverse_norms(A)
-        U, S, V, rank = _decompose(A * D, dtype, _cancellation(uncentred, A), n_total)
+        D, kappa = _scaling(A, uncentred)
+        U, S, V, rank = _decompose(A * D, dtype, kappa, n_total)
 
     # Hessian of the objective (normalized by k * sum(w)) is 2 (G + alpha I) /
     # (k sum(w)); this scale makes it the identity in theta.
@@ -274,24 +274,21 @@ def _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, dtype, n_rows):
     return A, B
 
 
-def _inverse_norms(A):
-    # Column scaling first, so the decomposition resolves small singular
-    # values that only come from columns in different units.
-    norms = _norms(A)
-    return 1.0 / torch.where(norms > 0, norms, torch.ones_like(norms))
+def _scaling(A, uncentred):
+    """Inverse column norms ``D`` of ``A``, and the largest cancellation of its centring.
 
-
-def _cancellation(uncentred, A):
-    """Largest ratio of a column's norm before centring to its norm after.
-
-    Centring a column whose mean dwarfs its spread cancels digits: its
-    rounding error, ``eps`` of the values before centring, is this many
-    times larger once the column is scaled to unit norm.
+    Columns are scaled first, so the decomposition resolves small singular
+    values that only come from columns in different units. The cancellation
+    is the largest ratio of a column's norm before centring to its norm
+    after: centring a column whose mean dwarfs its spread cancels digits,
+    and its rounding error, ``eps`` of the values before centring, is that
+    many times larger once the column is scaled to unit norm.
     """
-    after = _norms(A)
-    varies = after > 0  # columns zeroed as constant have no digits left to lose
-    ratios = uncentred[varies] / after[varies]
-    return float(ratios.max()) if ratios.numel() else 1.0
+    norms = _norms(A)
+    varies = norms > 0  # columns zeroed as constant have no digits left to lose
+    D = 1.0 / torch.where(varies, norms, torch.ones_like(norms))
+    ratios = uncentred[varies] / norms[varies]
+    return D, float(ratios.max()) if ratios.numel() else 1.0
 
 
 def _decompose(AD, dtype, cancellation=1.0, n_rows=1):
@@ -301,7 +298,7 @@ def _decompose(AD, dtype, cancellation=1.0, n_rows=1):
     value (a few eps; for float64 data, 1e3 eps for the rounding of the
     decomposition), plus the rounding of the centring, amplified in columns
     whose mean dwarfs their spread (``cancellation``, see
-    :func:`_cancellation`): the data's own rounding (eps of X's dtype) and
+    :func:`_scaling`): the data's own rounding (eps of X's dtype) and
     that of the float64 means (eps64 times sqrt(n), the typical error of a
     sum of n terms). Only that last part grows with the rows, and only for
     columns whose centring cancels digits.
