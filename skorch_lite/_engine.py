@@ -369,8 +369,32 @@ def train(
         # points otherwise.
         stopper.seed(float(memo.current().terms @ y_var), params)
 
+    def certify(entry):
+        loss = float(entry.loss)
+        half_squared_gradient = 0.5 * sum(float((g**2).sum()) for g in entry.grads)
+        # Below the floors of what the arithmetic resolves no precision is
+        # gained: an excess of `precision` shows, through a Hessian whose
+        # largest eigenvalue is `curvature`, as a gradient that large.
+        curvature = _largest_curvature(optimizer, params)
+        # The objective is standardized (1 predicts the mean): below eps it
+        # is exact to the precision of y, so its relative excess is
+        # measured against eps at least (a zero-loss fit converges).
+        return (
+            sketch_factor * half_squared_gradient <= tol * max(loss, eps)
+            or half_squared_gradient
+            <= max(curvature * precision * loss, gradient_noise(objective.precond, theta)
+                   + _representation_noise(params, curvature))
+        )
+
     if solver == "lbfgs":
         _relative_tolerance_change(optimizer, float(memo.current().loss))
+    # The start (the exact solution on every row below the sketch size) may
+    # already be optimal; then a step could only leave it. Adam's first steps
+    # in particular have length learning_rate_init whatever the gradient (m /
+    # sqrt(v) is its sign): from the optimum it walked away and took hundreds
+    # of iterations to come back. The first iteration is then the check of
+    # the start, with no step.
+    start_is_optimal = stop_early and not validating and certify(memo.current())
     unmoved = restarted = False
     # (iteration, values) of the last completed iteration, one assignment so
     # that an interrupt never finds the pair half-updated.
@@ -378,7 +402,9 @@ def train(
     previous_loss = float("inf")
     try:
         for iteration in range(1, max_iter + 1):
-            if full_batch:
+            if start_is_optimal:
+                pass
+            elif full_batch:
                 before = [p.detach().clone() for p in params]
                 optimizer.step(memo)
                 # L-BFGS leaves the point unchanged when its line search finds
@@ -413,23 +439,9 @@ def train(
                 break
             if not stop_early:
                 continue
-            loss = float(entry.loss)
             if solver == "lbfgs":
-                _relative_tolerance_change(optimizer, loss)
-            half_squared_gradient = 0.5 * sum(float((g**2).sum()) for g in entry.grads)
-            # Below the floors of what the arithmetic resolves no precision is
-            # gained: an excess of `precision` shows, through a Hessian whose
-            # largest eigenvalue is `curvature`, as a gradient that large.
-            curvature = _largest_curvature(optimizer, params)
-            # The objective is standardized (1 predicts the mean): below eps it
-            # is exact to the precision of y, so its relative excess is
-            # measured against eps at least (a zero-loss fit converges).
-            certified = full_batch and (
-                sketch_factor * half_squared_gradient <= tol * max(loss, eps)
-                or half_squared_gradient
-                <= max(curvature * precision * loss, gradient_noise(objective.precond, theta)
-                       + _representation_noise(params, curvature))
-            )
+                _relative_tolerance_change(optimizer, float(entry.loss))
+            certified = start_is_optimal or full_batch and certify(entry)
             watched = -float(entry.val_score) if validating else result.loss_curve[-1]
             stalled = stopper.update(watched, params)
             # Full-batch Adam and SGD (with momentum) do not decrease the objective

@@ -88,6 +88,10 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         The :mod:`torch.optim` optimizer. ``"lbfgs"`` (full batch, strong
         Wolfe line search) converges to the exact optimum; ``"adam"`` and
         ``"sgd"`` also train on mini-batches and support :meth:`partial_fit`.
+        :meth:`fit` starts each from the least-squares solution on a row
+        sketch (the exact optimum below 2000 rows); a start that already
+        meets the stopping rule ends the fit after one iteration, with no
+        step.
     learning_rate_init : float, default=0.01
         Step size of ``"adam"`` and ``"sgd"``, in the preconditioned
         variables (so it does not depend on the scale of X or y).
@@ -571,13 +575,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             intercept = to_torch(self.intercept_, zeros["device"]).to(zeros["dtype"])
             intercept = intercept.expand(n_targets).clone()
             theta, gamma = precond.variables(coef, intercept)
-        elif self.solver == "lbfgs":
-            # L-BFGS starts from the least-squares solution on the row sketch
-            # (the exact solution when the sketch is every row).
-            theta, gamma = precond.theta0.clone(), torch.zeros(n_targets, **zeros)
         else:
-            theta = torch.zeros(rank, n_targets, **zeros)
-            gamma = torch.zeros(n_targets, **zeros)
+            theta, gamma = precond.theta0.clone(), torch.zeros(n_targets, **zeros)
         if not self.fit_intercept:
             gamma = torch.zeros(n_targets, **zeros)
         return theta.requires_grad_(True), gamma.requires_grad_(True)

@@ -7,6 +7,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.exceptions import NotFittedError
 
 from skorch_lite import TorchLinearRegressor
+from estimators import SketchedStart
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_unavailable_device_is_a_clear_error_at_fit(data, device):
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 def test_divergence_names_learning_rate_and_leaves_no_nan_coefficients(solver):
     X, y = load_diabetes(return_X_y=True)
-    reg = TorchLinearRegressor(solver=solver, learning_rate_init=1e6)
+    reg = SketchedStart(solver=solver, learning_rate_init=1e6)
     with pytest.raises(ValueError, match="diverged.*learning_rate_init"):
         reg.fit(X, y)
     assert not hasattr(reg, "coef_")
@@ -111,7 +112,7 @@ def test_divergence_names_learning_rate_and_leaves_no_nan_coefficients(solver):
 
 def test_divergence_on_refit_keeps_the_previous_model():
     X, y = load_diabetes(return_X_y=True)
-    reg = TorchLinearRegressor(solver="sgd").fit(X, y)
+    reg = SketchedStart(solver="sgd").fit(X, y)
     coef = reg.coef_.copy()
     with pytest.raises(ValueError, match="learning_rate_init"):
         reg.set_params(learning_rate_init=1e6).fit(X, y)

@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures
 
 from skorch_lite import TorchLinearRegressor
+from estimators import SketchedStart
 from skorch_lite.datasets import load_sourdough
 
 SOURDOUGH_OPTIMUM = 6.0605
@@ -147,7 +148,7 @@ def test_stochastic_solvers_learn_unscaled_data_at_default_learning_rates(solver
 def test_max_iter_reached_warns_convergence():
     X, y = load_diabetes(return_X_y=True)
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
-        TorchLinearRegressor(solver="adam", max_iter=2).fit(X, y)
+        SketchedStart(solver="adam", max_iter=2).fit(X, y)
 
 
 def test_same_random_state_gives_bit_identical_minibatch_fits():
@@ -155,9 +156,9 @@ def test_same_random_state_gives_bit_identical_minibatch_fits():
     params = dict(solver="sgd", batch_size=16, max_iter=5, random_state=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        a = TorchLinearRegressor(**params).fit(X, y)
-        b = TorchLinearRegressor(**params).fit(X, y)
-        c = TorchLinearRegressor(**{**params, "random_state": 4}).fit(X, y)
+        a = SketchedStart(**params).fit(X, y)
+        b = SketchedStart(**params).fit(X, y)
+        c = SketchedStart(**{**params, "random_state": 4}).fit(X, y)
     assert np.array_equal(a.coef_, b.coef_)
     assert not np.array_equal(a.coef_, c.coef_)
 
@@ -173,7 +174,7 @@ def test_minibatch_fit_keeps_the_best_model_seen():
     X, y = load_diabetes(return_X_y=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        reg = TorchLinearRegressor(solver="sgd", batch_size=16,
+        reg = SketchedStart(solver="sgd", batch_size=16,
                                    max_iter=15, random_state=0).fit(X, y)
     assert reg.loss_curve_[-1] > min(reg.loss_curve_)  # the last epoch is not the best here
     mse = np.mean((reg.predict(X) - y) ** 2)

@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 
 from skorch_lite import TorchLinearRegressor
+from estimators import SketchedStart
 
 
 @pytest.fixture
@@ -60,14 +61,14 @@ def test_partial_fit_after_fit_continues_from_the_fitted_model(diabetes):
 
 def test_warm_start_starts_from_the_previous_solution(diabetes):
     X, y = diabetes
-    reg = TorchLinearRegressor(solver="adam", warm_start=True, max_iter=10, random_state=0)
+    reg = SketchedStart(solver="adam", warm_start=True, max_iter=10, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)
         first = reg.loss_curve_[-1]
         reg.fit(X, y)
     assert reg.loss_curve_[0] <= first * 1.01
-    cold = TorchLinearRegressor(solver="adam", max_iter=10, random_state=0)
+    cold = SketchedStart(solver="adam", max_iter=10, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         cold.fit(X, y)
@@ -101,7 +102,7 @@ def test_minibatch_without_shuffle_is_deterministic_without_random_state(diabete
 
 def test_verbose_one_logs_each_iteration(diabetes, capsys):
     X, y = diabetes
-    reg = TorchLinearRegressor(solver="sgd", verbose=1, max_iter=3)
+    reg = SketchedStart(solver="sgd", verbose=1, max_iter=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)
