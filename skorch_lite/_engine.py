@@ -80,6 +80,21 @@ class Objective:
             return self.norm * scale * data
         return self.norm * (scale * data + self.alpha * (beta**2).sum(0))
 
+    # Squared error has no variables beyond the coefficients and intercept.
+    extra_params = ()
+
+    @property
+    def report_scale(self):
+        """Per-target factors from these standardized terms to ``loss_curve_``'s units."""
+        return self.y_scale**2
+
+    def forward(self, params, rows=None, scale=1.0):
+        """Per-target objective over ``rows`` (all when None), and the residuals."""
+        theta, gamma = params
+        residual, beta = self.residual(theta, gamma, rows)
+        w = self.w if rows is None else self.w[rows]
+        return self.terms(residual, beta, w, scale), residual
+
     def validation_score(self, residual):
         """Mean over targets of R^2 on the validation rows."""
         return r2_from_sums(self.w_val @ (residual / self.y_scale) ** 2, self.val_total).mean()
@@ -135,16 +150,14 @@ class _MemoClosure:
         return entry
 
     def _evaluate(self):
-        theta, gamma = self.params
         for p in self.params:
             p.grad = None
         with torch.enable_grad():
-            residual, beta = self.objective.residual(theta, gamma)
-            terms = self.objective.terms(residual, beta, self.objective.w)
+            terms, outputs = self.objective.forward(self.params)
             terms.sum().backward()
         val_score = None
         if self.objective.w_val is not None:
-            val_score = self.objective.validation_score(residual.detach())
+            val_score = self.objective.validation_score(outputs.detach())
         # Every process then sees the same totals, so takes the same step.
         reduce = self.objective.reducer.sum
         terms = reduce(terms.detach())
@@ -215,11 +228,11 @@ class _Stopper:
 DIVERGED = 100.0
 
 
-def _check_finite(loss, iteration, solver, learning_rate_init):
+def _check_finite(loss, iteration, solver, learning_rate_init, limit=DIVERGED):
     # L-BFGS's line search only accepts decreases: from a poor sketch start
     # (a few rows for many) a large objective is where it starts, not where
     # it diverged; only a non-finite one is an error.
-    if torch.isfinite(loss) and (loss <= DIVERGED or solver == "lbfgs"):
+    if torch.isfinite(loss) and (loss <= limit or solver == "lbfgs"):
         return
     if solver == "lbfgs":
         advice = (
@@ -235,7 +248,7 @@ def _check_finite(loss, iteration, solver, learning_rate_init):
         )
     raise ValueError(
         f"Training diverged at iteration {iteration}: the objective became "
-        f"{float(loss):.3g} times that of predicting the mean. {advice}"
+        f"{float(loss) / limit * DIVERGED:.3g} times that of predicting the mean. {advice}"
     )
 
 
@@ -337,7 +350,7 @@ def train(
     -------
     TrainResult
     """
-    params = [theta, gamma]
+    params = [theta, gamma, *objective.extra_params]
     optimizer = make_optimizer(
         solver, params, learning_rate_init=learning_rate_init, momentum=momentum
     )
@@ -350,7 +363,7 @@ def train(
     memo = _MemoClosure(objective, params)
     stopper = _Stopper(tol, n_iter_no_change, params)
     result = TrainResult()
-    y_var = objective.precond.y_scale**2
+    y_var = objective.report_scale
     validating = objective.w_val is not None
     eps = torch.finfo(theta.dtype).eps
     # A line search compares sums over n rows, which tell points apart only
@@ -416,7 +429,8 @@ def train(
                 _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,
                            shuffle, generator, iteration, solver, learning_rate_init)
             entry = memo.current()
-            _check_finite(entry.loss, iteration, solver, learning_rate_init)
+            _check_finite(entry.loss, iteration, solver, learning_rate_init,
+                          getattr(objective, "diverged_above", DIVERGED))
             if full_batch and solver == "sgd" and entry.loss > previous_loss:
                 # Heavy ball at a small step spirals into the optimum. Forgetting
                 # the velocity when the objective rises (adaptive restart,
@@ -512,7 +526,6 @@ def _relative_tolerance_change(optimizer, loss):
 
 def _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,
                shuffle, generator, iteration, solver, learning_rate_init):
-    theta, gamma = params
     if shuffle:
         order = torch.randperm(n_rows, generator=generator)
     else:
@@ -527,10 +540,10 @@ def _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,
 
         def closure():
             optimizer.zero_grad()
-            residual, beta = objective.residual(theta, gamma, rows)
-            loss = objective.terms(residual, beta, objective.w[rows], scale).sum()
+            loss = objective.forward(params, rows, scale)[0].sum()
             loss.backward()
             return loss
 
         loss = optimizer.step(closure)
-        _check_finite(loss.detach(), iteration, solver, learning_rate_init)
+        _check_finite(loss.detach(), iteration, solver, learning_rate_init,
+                      getattr(objective, "diverged_above", DIVERGED))

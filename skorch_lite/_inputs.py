@@ -21,7 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn import get_config
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils import get_tags
+from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 
 try:
     import array_api_compat
@@ -191,6 +192,9 @@ def fit_inputs(estimator, X, y, sample_weight, *, reset, resolve_device):
         device = resolve_device(X.device)
         X = check_tensor_X(estimator, X.to(device), reset=reset)
         Y, y_ndim = _check_tensor_y(to_torch(y, device), X)
+        if y_ndim == 2 and Y.shape[1] == 1 and _single_output(estimator):
+            column_or_1d(np.zeros((1, 1)), warn=True)  # the same warning as numpy y
+            y_ndim = 1
         w = _check_tensor_weights(sample_weight, X)
         return FitInputs(X, Y, w, y_ndim)
 
@@ -199,6 +203,9 @@ def fit_inputs(estimator, X, y, sample_weight, *, reset, resolve_device):
         accept_sparse=("csr", "csc", "coo"), multi_output=True, y_numeric=True,
     )
     y = _check_numpy_targets(y, X.dtype)
+    if y.ndim == 2 and y.shape[1] == 1 and _single_output(estimator):
+        # As scikit-learn's single-output estimators: a column is a 1-D y.
+        y = column_or_1d(y, warn=True)
     sample_weight = _check_sample_weight(
         to_numpy(sample_weight), X, dtype=X.dtype, ensure_non_negative=True
     )
@@ -206,6 +213,10 @@ def fit_inputs(estimator, X, y, sample_weight, *, reset, resolve_device):
     X_t = sparse_as_tensor(X, device) if sp.issparse(X) else as_tensor(X, device)
     Y_t = as_tensor(y.reshape(len(y), -1), device)
     return FitInputs(X_t, Y_t, as_tensor(sample_weight, device), y.ndim)
+
+
+def _single_output(estimator):
+    return not get_tags(estimator).target_tags.multi_output
 
 
 def check_tensor_X(estimator, X, *, reset):

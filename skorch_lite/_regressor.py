@@ -28,6 +28,8 @@ from ._inputs import (
     to_numpy,
     to_torch,
 )
+from ._losses import LOSSES, make_datafit
+from ._newton import fit_loss, fraction_explained
 from ._precondition import fit_preconditioner
 from ._progress import Progress
 from ._solvers import SOLVERS, stochastic_only
@@ -202,6 +204,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     )
 
     _parameter_constraints = {
+        "loss": [StrOptions(set(LOSSES)), callable],
+        "epsilon": [Interval(Real, 1, None, closed="left")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
         "fit_intercept": ["boolean"],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions(set(SOLVERS))],
@@ -223,6 +228,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     def __init__(
         self,
         *,
+        loss="squared_error",
+        epsilon=1.35,
+        quantile=0.5,
         fit_intercept=True,
         alpha=0.0,
         solver="lbfgs",
@@ -240,6 +248,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         device="cpu",
         verbose=0,
     ):
+        self.loss = loss
+        self.epsilon = epsilon
+        self.quantile = quantile
         self.fit_intercept = fit_intercept
         self.alpha = alpha
         self.solver = solver
@@ -357,14 +368,20 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 self, X, reset=False, dtype=[np.float64, np.float32],
                 accept_sparse=("csr", "csc", "coo"),
             )
-            return X @ to_numpy(self.coef_).T + to_numpy(self.intercept_)
+            raw = X @ to_numpy(self.coef_).T + to_numpy(self.intercept_)
+            return np.exp(raw) if self._log_link else raw
         return ArraySpace.of(X).put(self._predict_tensor(X))
+
+    @property
+    def _log_link(self):
+        return self.loss in ("poisson", "gamma")
 
     def _predict_tensor(self, X):
         X = check_tensor_X(self, to_torch(X, device_of(X)), reset=False)
         coef = to_torch(self.coef_, X.device).to(X.dtype)
         intercept = to_torch(self.intercept_, X.device).to(X.dtype)
-        return X @ (coef.T if coef.ndim == 2 else coef) + intercept
+        raw = X @ (coef.T if coef.ndim == 2 else coef) + intercept
+        return raw.exp() if self._log_link else raw
 
     def score(self, X, y, sample_weight=None):
         """R^2 of the predictions, averaged uniformly over the targets.
@@ -387,6 +404,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         >>> TorchLinearRegressor().fit(X, y).score(X, y)
         1.0
         """
+        if self._log_link:
+            return self._deviance_explained(X, y, sample_weight)
         if not isinstance(X, torch.Tensor) or get_config()["array_api_dispatch"]:
             return super().score(X, y, sample_weight)
         # A tensor (possibly on a GPU) is scored where it lives.
@@ -400,9 +419,29 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         y_mean = (w @ y) / w.sum()
         return float(r2_from_sums(w @ (y - pred) ** 2, w @ (y - y_mean) ** 2).mean())
 
+    def _deviance_explained(self, X, y, sample_weight):
+        """D^2: the fraction of the loss's deviance explained, as PoissonRegressor.score."""
+        check_is_fitted(self)
+        pred = to_torch(self.predict(X), "cpu").to(torch.float64)
+        pred = pred.reshape(pred.shape[0], -1)
+        Y = to_torch(to_numpy(y) if not isinstance(y, torch.Tensor) else y.detach().cpu(),
+                     "cpu").to(torch.float64).reshape(pred.shape)
+        w = torch.ones(Y.shape[0], dtype=torch.float64)
+        if sample_weight is not None:
+            w = to_torch(to_numpy(sample_weight) if not isinstance(sample_weight, torch.Tensor)
+                         else sample_weight.detach().cpu(), "cpu").to(torch.float64).reshape(-1)
+        datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
+        datafit.check_targets(Y)
+        return float(fraction_explained(datafit, pred.log(), Y, w).mean())
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
+        if self._log_link:
+            tags.target_tags.positive_only = True
+        # Log-link losses fit several targets too, but scikit-learn's
+        # multi-output check feeds them negative targets, which no such loss
+        # is defined for.
+        tags.target_tags.multi_output = not self._log_link
         tags.input_tags.sparse = True
         tags.array_api_support = True
         return tags
@@ -448,6 +487,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             if largest != 1:
                 weights, alpha = weights / largest, alpha / float(largest)
         w_train, w_val, train_rows = self._split(weights, incremental, generator)
+        if self.loss != "squared_error":
+            return self._fit_datafit(data, w_train, w_val, train_rows, alpha, generator,
+                                     continues, incremental, reducer, space, tasks)
 
         stream, optimizer_state = None, None
         if incremental:
@@ -495,6 +537,11 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             )),
         )
         self._set_fitted(precond, theta, gamma, data.y_ndim, result, resume, space, stream)
+        self._warn_about(result, incremental)
+        tasks.end()
+        return self
+
+    def _warn_about(self, result, incremental):
         if result.interrupted:
             warnings.warn(
                 f"{type(self).__name__} was interrupted (KeyboardInterrupt) after "
@@ -518,6 +565,49 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 f"converging (tol={self.tol}); increase max_iter.",
                 ConvergenceWarning,
             )
+
+    def _fit_datafit(self, data, w_train, w_val, train_rows, alpha, generator, continues,
+                     incremental, reducer, space, tasks):
+        """Fit a loss other than squared error, one target at a time (see :mod:`._newton`)."""
+        if incremental:
+            raise ValueError(
+                f"partial_fit supports loss='squared_error' only; loss={self.loss!r} "
+                "needs fit (its curvature changes with the model)."
+            )
+        X_t, Y_t = data.X, data.Y
+        datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
+        datafit.check_targets(Y_t)
+        n_targets = Y_t.shape[1]
+        sketch_size = getattr(self, "_sketch_rows", None) or _sketch_size(X_t.shape[1])
+        options = dict(
+            solver=self.solver, learning_rate_init=self.learning_rate_init,
+            momentum=self.momentum, batch_size=self.batch_size, max_iter=self.max_iter,
+            tol=self.tol, n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle,
+            generator=generator, progress=Progress(self.verbose, self.max_iter),
+        )
+        fits = []
+        for t in range(n_targets):
+            start = None
+            if continues:
+                coef = to_torch(self.coef_, X_t.device).to(X_t.dtype).reshape(n_targets, -1)
+                intercept = to_torch(self.intercept_, X_t.device).to(X_t.dtype)
+                start = (coef[t : t + 1], intercept.expand(n_targets)[t : t + 1].clone())
+            fits.append(fit_loss(
+                X_t, Y_t[:, t : t + 1], w_train, datafit=datafit, alpha=alpha,
+                fit_intercept=self.fit_intercept, start=start, sketch_size=sketch_size,
+                generator=generator, train_options=options, w_val=w_val,
+                train_rows=train_rows, reducer=reducer,
+            ))
+        result = _combine([f.result for f in fits])
+        coef = torch.cat([f.coef for f in fits])
+        intercept = torch.cat([f.intercept for f in fits])
+        if not self.fit_intercept:
+            intercept = torch.zeros_like(intercept)
+        self._set_fitted_values(coef, intercept, data.y_ndim, result, False, space, None)
+        if "scale" in fits[0].extra:
+            scale = torch.cat([f.extra["scale"].reshape(-1) for f in fits])
+            self.scale_ = float(scale[0]) if data.y_ndim == 1 else to_numpy(scale)
+        self._warn_about(result, incremental)
         tasks.end()
         return self
 
@@ -593,6 +683,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     def _set_fitted(self, precond, theta, gamma, y_ndim, result, resume, space, stream):
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
+        self._set_fitted_values(coef, intercept, y_ndim, result, resume, space, stream)
+
+    def _set_fitted_values(self, coef, intercept, y_ndim, result, resume, space, stream):
         if not bool(torch.isfinite(coef).all() and torch.isfinite(intercept).all()):
             raise ValueError(
                 f"The fitted coefficients are not finite in {str(coef.dtype)[6:]}: the "
@@ -624,3 +717,26 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         else:
             self._stream = None
             self._optimizer_state = None
+
+
+def _combine(results):
+    """One result for targets fitted one by one: the mean objective, curves padded by their end."""
+    from ._engine import TrainResult
+
+    if len(results) == 1:
+        return results[0]
+    n_iter = max(r.n_iter for r in results)
+    curves = [r.loss_curve + r.loss_curve[-1:] * (n_iter - r.n_iter) for r in results]
+    combined = TrainResult(
+        n_iter=n_iter,
+        loss_curve=[sum(values) / len(values) for values in zip(*curves)],
+        converged=all(r.converged for r in results),
+        interrupted=any(r.interrupted for r in results),
+        stopped_by_callback=any(r.stopped_by_callback for r in results),
+        stalled_above_tol=any(r.stalled_above_tol for r in results),
+    )
+    if all(r.validation_scores for r in results):
+        scores = [r.validation_scores + r.validation_scores[-1:] * (n_iter - r.n_iter)
+                  for r in results]
+        combined.validation_scores = [sum(v) / len(v) for v in zip(*scores)]
+    return combined

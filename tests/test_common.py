@@ -11,7 +11,10 @@ from skorch_lite import TorchLinearRegressor
 
 # SGD converges linearly on the preconditioned problem, so it too meets the
 # rtol=1e-7 sample-weight check; Adam with a constant step does not.
-ESTIMATORS = [TorchLinearRegressor(), TorchLinearRegressor(solver="sgd")]
+ESTIMATORS = [TorchLinearRegressor(), TorchLinearRegressor(solver="sgd")] + [
+    TorchLinearRegressor(loss=loss)
+    for loss in ("huber", "absolute_error", "quantile", "poisson", "gamma")
+]
 
 @parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible_estimator(estimator, check):

@@ -118,6 +118,7 @@ def test_get_params_set_params_round_trip_preserves_every_parameter():
     again = TorchLinearRegressor().set_params(**params)
     assert again.get_params() == params
     assert set(params) == {
+        "loss", "epsilon", "quantile",
         "fit_intercept", "alpha", "solver", "learning_rate_init", "momentum",
         "batch_size", "max_iter", "tol", "n_iter_no_change", "early_stopping",
         "validation_fraction", "shuffle", "random_state", "warm_start",

@@ -1,0 +1,256 @@
+"""The losses (datafits) of TorchLinearRegressor other than squared error.
+
+Each loss is elementwise: ``value(raw, Y, extra)`` is the (n, k) array of
+per-row, per-target losses of the raw prediction ``raw = X @ W.T + b``. The
+estimator weights, sums and penalizes them; gradients come from autograd.
+Besides its value a loss gives what the engine needs around it, in the
+spirit of skglm's datafits and scikit-learn's ``LinearModelLoss``:
+
+* ``link``: ``"identity"`` or ``"log"`` (the mean is ``exp(raw)``);
+* ``curvature(raw, Y, extra)``: positive per-row weights whose weighted
+  Gram matrix bounds (or equals) the Hessian in ``raw``: the second
+  derivative for smooth losses, the weight of a quadratic majorizer
+  (iteratively reweighted least squares) where it vanishes or is undefined.
+  The preconditioner is refreshed with them, so every row keeps a positive
+  weight and X's row space is never lost;
+* ``check_targets(Y)``: the targets the loss is defined for;
+* ``extra``: variables fitted jointly with the coefficients (Huber's scale).
+
+Squared error is not here: its exact sketch start and identity Hessian live
+in :mod:`._engine` and :mod:`._precondition`.
+"""
+
+import torch
+
+LOSSES = ("squared_error", "huber", "absolute_error", "quantile", "poisson", "gamma")
+
+
+class Datafit:
+    """Base: an identity-link, smooth loss with no extra variables."""
+
+    link = "identity"
+    # Not smooth: minimized through a smoothing of width ``delta`` that a
+    # continuation shrinks (see _newton.fit_loss).
+    smooth = True
+    name = "loss"
+
+    def value(self, raw, Y, extra):
+        raise NotImplementedError
+
+    def curvature(self, raw, Y, extra):
+        """Second derivative in ``raw`` by autograd, floored at 1e-3 of its largest.
+
+        The floor keeps every row in the preconditioner (rows where a
+        loss is flat, such as the tails of log-cosh, would otherwise drop
+        out of the row space).
+        """
+        with torch.enable_grad():
+            raw = raw.detach().requires_grad_(True)
+            first = torch.autograd.grad(self.value(raw, Y, extra).sum(), raw, create_graph=True)[0]
+            second = torch.autograd.grad(first.sum(), raw)[0]
+        second = torch.nan_to_num(second.detach().abs(), nan=0.0, posinf=0.0)
+        top = second.amax(0, keepdim=True)
+        floor = torch.where(top > 0, 1e-3 * top, torch.ones_like(top))
+        return torch.maximum(second, floor)
+
+    def init_extra(self, residual_scale):
+        """Extra variables at the start (none)."""
+        return []
+
+    def extra_values(self, extra):
+        """Fitted values of the extra variables, for attributes (none)."""
+        return {}
+
+    def check_targets(self, Y):
+        if not bool(torch.isfinite(Y).all()):
+            raise ValueError("y contains NaN or infinity.")
+
+    def mean(self, raw):
+        return raw.exp() if self.link == "log" else raw
+
+    def null_raw(self, Y, w):
+        """Raw intercept of the model predicting the weighted mean."""
+        mean = (w @ Y) / w.sum()
+        return mean.log() if self.link == "log" else mean
+
+
+class Huber(Datafit):
+    """HuberRegressor's loss, with its scale ``sigma`` fitted jointly.
+
+    ``sigma + sigma * H(r / sigma)``, ``H(z) = z**2`` for ``|z| <= epsilon``,
+    ``2 epsilon |z| - epsilon**2`` beyond (Owen, "A robust hybrid of lasso
+    and ridge regression", 2007, as scikit-learn). The objective is jointly
+    convex in the coefficients and ``sigma``. ``sigma`` is optimized as
+    ``sigma0 * exp(v / sqrt(sigma0))``: positive, and with a curvature in
+    ``v`` of order 1, as the preconditioned coefficients have.
+    """
+
+    name = "huber"
+
+    def __init__(self, epsilon):
+        self.epsilon = float(epsilon)
+
+    def init_extra(self, residual_scale):
+        self.sigma0 = residual_scale.clamp_min(torch.finfo(residual_scale.dtype).tiny)
+        return [torch.zeros_like(self.sigma0).requires_grad_(True)]
+
+    def sigma(self, extra):
+        return self.sigma0 * torch.exp(extra[0] / self.sigma0.sqrt())
+
+    def value(self, raw, Y, extra):
+        sigma = self.sigma(extra)
+        z = (Y - raw).abs() / sigma
+        eps = self.epsilon
+        inside = z <= eps
+        huber = torch.where(inside, z * z, 2 * eps * z - eps * eps)
+        return sigma * (1 + huber)
+
+    def curvature(self, raw, Y, extra):
+        # The majorizer of iteratively reweighted least squares: 2 / sigma
+        # inside, 2 / sigma * epsilon * sigma / |r| beyond (positive everywhere).
+        sigma = self.sigma(extra).detach()
+        r = (Y - raw).abs()
+        return 2 / sigma * torch.clamp(self.epsilon * sigma / r.clamp_min(1e-300), max=1.0)
+
+    def extra_values(self, extra):
+        return {"scale": self.sigma(extra).detach()}
+
+
+class Pinball(Datafit):
+    """The pinball (quantile) loss ``max(q r, (q - 1) r)``, ``r = y - raw``, times ``factor``.
+
+    Not differentiable at ``r = 0``: minimized as ``factor * (rho(r) / 2 +
+    (q - 1/2) r)`` with ``rho`` the absolute value smoothed to a parabola
+    within ``delta`` of 0 (exact beyond; at most ``factor * delta / 4`` above
+    the loss), ``delta`` shrunk by a continuation. ``absolute_error`` is
+    ``q = 1/2``, ``factor = 2``.
+    """
+
+    smooth = False
+
+    def __init__(self, quantile, factor=1.0, name="quantile"):
+        self.quantile, self.factor, self.name = float(quantile), float(factor), name
+        self.delta = None
+
+    def value(self, raw, Y, extra):
+        r = Y - raw
+        a = r.abs()
+        if self.delta is None:
+            rho = a
+        else:
+            d = self.delta
+            rho = torch.where(a <= d, a * a / (2 * d) + d / 2, a)
+        return self.factor * (0.5 * rho + (self.quantile - 0.5) * r)
+
+    def exact_value(self, raw, Y):
+        r = Y - raw
+        return self.factor * torch.maximum(self.quantile * r, (self.quantile - 1) * r)
+
+    def curvature(self, raw, Y, extra):
+        # The majorizer |r| <= r**2 / (2 |r0|) + |r0| / 2 (IRLS), capped at the
+        # smoothing's own curvature 1 / delta.
+        a = (Y - raw).abs()
+        floor = self.delta if self.delta is not None else 1e-300
+        return self.factor * 0.5 / torch.clamp(a, min=floor)
+
+    def null_raw(self, Y, w):
+        # The weighted quantile of each target.
+        order = torch.argsort(Y, dim=0)
+        out = []
+        for t in range(Y.shape[1]):
+            ys, ws = Y[order[:, t], t], w[order[:, t]]
+            cum = torch.cumsum(ws, 0)
+            k = int(torch.searchsorted(cum, self.quantile * cum[-1]).clamp(max=len(ys) - 1))
+            out.append(ys[k])
+        return torch.stack(out)
+
+
+class Poisson(Datafit):
+    """Poisson unit deviance ``2 (y log(y / mu) - y + mu)``, ``mu = exp(raw)``."""
+
+    link = "log"
+    name = "poisson"
+
+    def value(self, raw, Y, extra):
+        return 2 * (torch.xlogy(Y, Y) - Y * raw - Y + raw.exp())
+
+    def curvature(self, raw, Y, extra):
+        return 2 * raw.detach().exp()
+
+    def check_targets(self, Y):
+        super().check_targets(Y)
+        if bool((Y < 0).any()) or not bool((Y.sum(0) > 0).all()):
+            raise ValueError(
+                "loss='poisson' needs y >= 0 with a positive sum (counts or rates) for every "
+                "target; some values are negative or a target is all zero."
+            )
+
+
+class Gamma(Datafit):
+    """Gamma unit deviance ``2 (log(mu / y) + y / mu - 1)``, ``mu = exp(raw)``."""
+
+    link = "log"
+    name = "gamma"
+
+    def value(self, raw, Y, extra):
+        return 2 * (raw - Y.log() + Y * torch.exp(-raw) - 1)
+
+    def curvature(self, raw, Y, extra):
+        return 2 * Y * torch.exp(-raw.detach())
+
+    def check_targets(self, Y):
+        super().check_targets(Y)
+        if bool((Y <= 0).any()):
+            raise ValueError("loss='gamma' needs y > 0; some values are zero or negative.")
+
+
+class Callable(Datafit):
+    """A user's elementwise loss ``loss(y_pred, y_true) -> Tensor (n_samples, n_targets)``."""
+
+    name = "callable"
+
+    def __init__(self, function):
+        self.function = function
+
+    def value(self, raw, Y, extra):
+        out = self.function(raw, Y)
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(
+                f"The loss callable returned {type(out).__name__}; it must return a torch "
+                f"Tensor of elementwise losses of shape {tuple(Y.shape)}."
+            )
+        if out.shape != Y.shape:
+            raise ValueError(
+                f"The loss callable returned a tensor of shape {tuple(out.shape)}; it must "
+                f"return elementwise losses of shape {tuple(Y.shape)} (n_samples, n_targets), "
+                "not their sum or mean: the estimator applies the weights and the mean."
+            )
+        return out
+
+
+def make_datafit(loss, *, epsilon, quantile):
+    """The :class:`Datafit` of an estimator's ``loss`` parameter (not squared error)."""
+    if callable(loss):
+        return Callable(loss)
+    if loss == "huber":
+        return Huber(epsilon)
+    if loss == "quantile":
+        return Pinball(quantile)
+    if loss == "absolute_error":
+        return Pinball(0.5, factor=2.0, name="absolute_error")
+    if loss == "poisson":
+        return Poisson()
+    if loss == "gamma":
+        return Gamma()
+    raise ValueError(f"loss must be one of {LOSSES} or a callable, got {loss!r}.")
+
+
+def check_finite_loss(values, name):
+    """Non-finite losses are the callable's (or the data's) fault: say so."""
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError(
+            f"The loss {name!r} is not finite at the model's predictions (NaN or "
+            "infinity); a callable loss must be finite for every prediction, and "
+            "log-link losses need predictions that exp() can hold."
+        )
+

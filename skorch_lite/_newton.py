@@ -1,0 +1,284 @@
+"""Fitting the losses of :mod:`._losses`: a preconditioner refreshed with the curvature.
+
+Squared error has a Hessian that does not depend on the model, so one
+change of variables serves the whole fit. For any other loss the Hessian
+in the raw prediction is ``X.T diag(w h) X``, with ``h`` the curvature of
+the loss at the current model. Each *round* here
+
+1. computes ``h`` (the second derivative, or the weight of a quadratic
+   majorizer where it vanishes: :meth:`Datafit.curvature`) and the working
+   response ``z = raw - loss'(raw) / h`` at the current model;
+2. fits the least-squares preconditioner of :mod:`._precondition` to
+   ``(X, z)`` with weights ``w h`` (every row decomposed below the sketch
+   size, a CountSketch above), rescaled so that the loss's Hessian in the
+   new variables is the identity at the current model; its least-squares
+   solution is the Newton (IRLS) step, taken when it lowers the objective;
+3. runs the solver (:func:`._engine.train`) on the true objective in those
+   variables. For L-BFGS, half the squared gradient is then the Newton
+   decrement: the stopping rule measures how far the objective is above
+   its minimum, relative to it, as for squared error.
+
+L-BFGS rounds continue until a round's start already meets the stopping
+rule (the decrement at a freshly refreshed curvature). Losses that are not
+smooth (pinball, absolute) are smoothed within ``delta`` of their kink,
+``delta`` shrinking by 10 each round until the smoothing can move the
+objective by less than ``tol`` relative (Nesterov, "Smooth minimization of
+non-smooth functions", Math. Program. 2005; the majorizer weights are those
+of iteratively reweighted least squares, Holland & Welsch 1977).
+"""
+
+import math
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from ._data import affine, take_rows
+from ._engine import TrainResult, train
+from ._losses import check_finite_loss
+from ._precondition import fit_preconditioner
+from .distributed import LOCAL
+
+# L-BFGS iterations between curvature refreshes.
+ROUND_ITERATIONS = 20
+# Smoothing continuation: each round divides delta by this.
+DELTA_SHRINK = 10.0
+
+
+class DatafitObjective:
+    """``(sum_i w_i sum_t loss(y_it, raw_it) + alpha ||W||^2) / (k sum_i w_i)``.
+
+    The same interface as :class:`._engine.Objective` (``forward``,
+    ``report_scale``, ``extra_params``, ``validation_score``), in the
+    loss's own units: ``loss_curve_`` reports it as it is.
+    """
+
+    def __init__(self, X, Y, w, precond, alpha, datafit, extra, w_val=None, reducer=None):
+        self.X, self.Y, self.w, self.w_val = X, Y, w, w_val
+        self.precond, self.datafit = precond, datafit
+        self.reducer = reducer or LOCAL
+        self.alpha = alpha if self.reducer.rank == 0 else 0.0
+        self.norm = 1.0 / (Y.shape[1] * self.reducer.sum(w.sum()))
+        self.extra_params = list(extra)
+        self.report_scale = torch.ones(Y.shape[1], dtype=Y.dtype, device=Y.device)
+        self.unit_weights = bool((w == 1).all())
+        self.diverged_above = float("inf")
+
+    def coefficients(self, theta, gamma):
+        return self.precond.coefficients(theta, gamma)
+
+    def raw(self, theta, gamma, rows=None):
+        coef, intercept = self.precond.coefficients(theta, gamma)
+        X = self.X if rows is None else take_rows(self.X, rows)
+        return affine(X, coef.T, intercept), coef
+
+    def forward(self, params, rows=None, scale=1.0, check=True):
+        theta, gamma, *extra = params
+        raw, coef = self.raw(theta, gamma, rows)
+        Y = self.Y if rows is None else self.Y[rows]
+        w = self.w if rows is None else self.w[rows]
+        values = self.datafit.value(raw, Y, extra)
+        if check:
+            check_finite_loss(values.detach(), self.datafit.name)
+        data = values.sum(0) if self.unit_weights else (values * w[:, None]).sum(0)
+        terms = self.norm * scale * data
+        if self.alpha:
+            terms = terms + self.norm * self.alpha * (coef**2).sum(1)
+        return terms, raw
+
+    def validation_score(self, raw):
+        """Mean over targets of R^2 (identity link) or D^2 (log link) on the validation rows."""
+        return fraction_explained(self.datafit, raw, self.Y, self.w_val).mean()
+
+
+def fraction_explained(datafit, raw, Y, w):
+    """R^2 (identity link) or the fraction of deviance explained, D^2 (log link), per target."""
+    from ._engine import r2_from_sums
+
+    if datafit.link == "identity":
+        mean = (w @ Y) / w.sum()
+        return r2_from_sums(w @ (Y - raw) ** 2, w @ (Y - mean) ** 2)
+    null = datafit.null_raw(Y, w).expand_as(Y)
+    return r2_from_sums(w @ datafit.value(raw, Y, []), w @ datafit.value(null, Y, []))
+
+
+@dataclass
+class LossFit:
+    """What :func:`fit_loss` produced for one target."""
+
+    coef: torch.Tensor
+    intercept: torch.Tensor
+    result: TrainResult
+    extra: dict = field(default_factory=dict)
+
+
+def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, generator,
+             train_options, w_val=None, train_rows=None, reducer=None):
+    """Minimize ``datafit``'s penalized objective for one target column ``Y`` (n, 1).
+
+    Parameters
+    ----------
+    start : tuple of Tensor or None
+        ``(coef (1, p), intercept (1,))`` to start from (warm start), or None
+        for the default start: the least-squares fit (identity link) or the
+        intercept-only model (log link).
+    train_options : dict
+        Keyword arguments of :func:`._engine.train` (solver, rates, max_iter,
+        tol, ...); ``max_iter`` is the total over rounds.
+
+    Returns
+    -------
+    LossFit
+    """
+    reducer = reducer or LOCAL
+    precond_options = dict(fit_intercept=fit_intercept, sketch_size=sketch_size,
+                           generator=generator, reducer=reducer)
+    coef, intercept = start if start is not None else _default_start(
+        X, Y, w, datafit, alpha, precond_options)
+    with torch.no_grad():
+        raw, _ = _raw(X, coef, intercept)
+        residual_scale = torch.sqrt(
+            reducer.sum((w[:, None] * (Y - datafit.mean(raw)) ** 2).sum(0))
+            / reducer.sum(w.sum())
+        )
+    extra = datafit.init_extra(residual_scale)
+    if not datafit.smooth:
+        # Start smoothing at the size of the residuals; stop when the
+        # smoothing moves the objective (by at most delta / 4 per unit of
+        # weight, times the loss's factor) by less than tol of it.
+        scale = float(residual_scale.max()) or 1.0
+        datafit.delta = scale
+    lbfgs = train_options["solver"] == "lbfgs"
+    total = TrainResult()
+    budget = train_options["max_iter"]
+    tol = train_options["tol"]
+    while budget > 0:
+        precond, newton = _curvature_preconditioner(
+            X, Y, w, datafit, alpha, coef, intercept, extra, precond_options)
+        objective = DatafitObjective(X, Y, w, precond, alpha, datafit, extra,
+                                     w_val=w_val, reducer=reducer)
+        theta, gamma, jumped = _round_start(objective, precond, coef, intercept, newton,
+                                            fit_intercept, tol)
+        objective.diverged_above = 100 * _null_objective(objective, fit_intercept)
+        options = dict(train_options, max_iter=min(budget, ROUND_ITERATIONS) if lbfgs else budget)
+        result = train(objective, theta, gamma, train_rows=train_rows, **options)
+        with torch.no_grad():
+            coef, intercept = precond.coefficients(theta, gamma)
+        _accumulate(total, result)
+        budget -= result.n_iter
+        if not lbfgs or result.interrupted or result.stopped_by_callback:
+            total.converged = result.converged
+            break
+        if not datafit.smooth and datafit.delta > _final_delta(datafit, result, tol):
+            datafit.delta /= DELTA_SHRINK
+            continue
+        if result.converged and result.n_iter == 1 and not jumped:
+            # The round's start met the rule with the curvature of that
+            # very point: the Newton decrement is within tol.
+            total.converged = True
+            break
+        if result.stalled_above_tol and result.n_iter == 1:
+            break
+    return LossFit(coef.detach(), intercept.detach(), total, datafit.extra_values(extra))
+
+
+def _final_delta(datafit, result, tol):
+    loss = result.loss_curve[-1] if result.loss_curve else 1.0
+    # Smoothing adds at most factor * delta / 4 per unit weight.
+    return 4 * max(tol, 1e-12) * abs(loss) / datafit.factor
+
+
+def _raw(X, coef, intercept):
+    return affine(X, coef.T, intercept), coef
+
+
+def _default_start(X, Y, w, datafit, alpha, precond_options):
+    n_features = X.shape[1]
+    zeros = dict(dtype=X.dtype, device=X.device)
+    if datafit.link == "log":
+        coef = torch.zeros(1, n_features, **zeros)
+        if precond_options["fit_intercept"]:
+            intercept = datafit.null_raw(Y, w).to(**zeros)
+        else:
+            intercept = torch.zeros(1, **zeros)
+        return coef, intercept
+    # Identity link: the (sketched) least-squares fit, robust losses' usual start.
+    precond = fit_preconditioner(X, Y, w, alpha=alpha, **precond_options)
+    with torch.no_grad():
+        return precond.coefficients(precond.theta0, torch.zeros(1, **zeros))
+
+
+def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, options):
+    """The least-squares preconditioner of the loss's quadratic model at ``(coef, intercept)``."""
+    reducer = options["reducer"]
+    with torch.no_grad():
+        raw, _ = _raw(X, coef, intercept)
+    h = datafit.curvature(raw, Y, extra).detach()[:, 0]
+    with torch.enable_grad():
+        raw_ = raw.detach().requires_grad_(True)
+        slope = torch.autograd.grad(datafit.value(raw_, Y, extra).sum(), raw_)[0][:, 0]
+    z = (raw[:, 0] - slope / h).detach()[:, None]
+    weights = w * h
+    if not bool(torch.isfinite(z).all() and torch.isfinite(weights).all()):
+        raise ValueError(
+            f"The loss {datafit.name!r} has a non-finite slope or curvature at the model's "
+            "predictions; rescale y or X (log-link losses need predictions exp() can hold)."
+        )
+    precond = fit_preconditioner(X, z, weights, alpha=2 * alpha, **options)
+    # The preconditioner makes the Hessian of the least-squares objective
+    # sum(w h (raw - z)^2) / y_scale^2 / sum(w h) the identity; the loss's
+    # Hessian, (X' W H X + 2 alpha I) / sum(w), is y_scale^2 sum(w h) / (2 sum(w))
+    # times that.
+    s2 = precond.y_scale**2 * reducer.sum(weights.sum()) / (2 * reducer.sum(w.sum()))
+    s = torch.sqrt(s2)
+    precond = replace(
+        precond,
+        transform=precond.transform / s,
+        theta0=precond.theta0 * s,
+        intercept_scale=precond.intercept_scale / float(s),
+    )
+    return precond, precond.theta0
+
+
+def _round_start(objective, precond, coef, intercept, newton, fit_intercept, tol):
+    theta, gamma = precond.variables(coef, intercept)
+    if not fit_intercept:
+        gamma = torch.zeros_like(gamma)
+    # The Newton (IRLS) point, when it is lower by more than the sum's
+    # rounding (at the optimum rounding alone makes it "lower" half of the
+    # time): a smooth loss converges quadratically this way, so far below
+    # tol at the cost of one more round. An IRLS step of a smoothed loss
+    # improves only linearly: it is taken while it gains more than tol.
+    n_rows = objective.Y.shape[0]
+    eps = torch.finfo(objective.Y.dtype).eps
+    threshold = 4 * eps * math.log2(n_rows + 2) if objective.datafit.smooth else tol
+    with torch.no_grad():
+        here = objective.forward([theta, gamma, *objective.extra_params])[0].sum()
+        # In these variables the least-squares solution has gamma = 0 (z centred).
+        newton_gamma = torch.zeros_like(gamma)
+        # A Newton step may leave the loss's finite range (cosh of a
+        # residual of 1000): then it is not taken.
+        there = objective.forward([newton, newton_gamma, *objective.extra_params],
+                                  check=False)[0].sum()
+    jumped = bool(torch.isfinite(there)) and bool(there < here - threshold * abs(here))
+    if jumped:
+        theta, gamma = newton, newton_gamma
+    return theta.clone().requires_grad_(True), gamma.clone().requires_grad_(True), jumped
+
+
+def _null_objective(objective, fit_intercept):
+    """Objective of the model predicting the null raw value, a scale for divergence."""
+    Y, w = objective.Y, objective.w
+    with torch.no_grad():
+        raw = objective.datafit.null_raw(Y, w).expand_as(Y) if fit_intercept else torch.zeros_like(Y)
+        values = objective.datafit.value(raw, Y, objective.extra_params)
+        return float(objective.norm * (values * w[:, None]).sum()) + 1.0
+
+
+def _accumulate(total, result):
+    total.n_iter += result.n_iter
+    total.loss_curve += result.loss_curve
+    total.validation_scores += result.validation_scores
+    total.interrupted = result.interrupted
+    total.stopped_by_callback = result.stopped_by_callback
+    total.stalled_above_tol = result.stalled_above_tol
+    total.optimizer_state = result.optimizer_state
