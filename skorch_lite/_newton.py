@@ -282,3 +282,20 @@ def _accumulate(total, result):
     total.stopped_by_callback = result.stopped_by_callback
     total.stalled_above_tol = result.stalled_above_tol
     total.optimizer_state = result.optimizer_state
+
+
+def stream_preconditioner(precond, datafit, Y, w):
+    """Adapt ``partial_fit``'s running-moment preconditioner to a loss's raw prediction.
+
+    The stream's preconditioner standardizes y for squared error. For a
+    log link the intercept starts at the log of y's running mean, and the
+    raw prediction's scale is chosen so that the loss's curvature there,
+    ``mean(h) / 2``, plays the part of squared error's ``1 / y_scale**2``.
+    """
+    if datafit.link != "log":
+        return precond
+    y_mean = precond.y_mean.clamp_min(torch.finfo(precond.y_mean.dtype).tiny)
+    raw = y_mean.log()
+    h = datafit.curvature(raw.expand_as(Y), Y, [])
+    mean_h = (w @ h) / w.sum()
+    return replace(precond, y_mean=raw, y_scale=torch.rsqrt(mean_h / 2))

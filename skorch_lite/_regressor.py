@@ -29,7 +29,7 @@ from ._inputs import (
     to_torch,
 )
 from ._losses import LOSSES, make_datafit
-from ._newton import fit_loss, fraction_explained
+from ._newton import DatafitObjective, fit_loss, fraction_explained, stream_preconditioner
 from ._precondition import fit_preconditioner
 from ._progress import Progress
 from ._solvers import SOLVERS, stochastic_only
@@ -487,7 +487,11 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             if largest != 1:
                 weights, alpha = weights / largest, alpha / float(largest)
         w_train, w_val, train_rows = self._split(weights, incremental, generator)
+        datafit = None
         if self.loss != "squared_error":
+            datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
+            datafit.check_targets(Y_t)
+        if datafit is not None and not incremental:
             return self._fit_datafit(data, w_train, w_val, train_rows, alpha, generator,
                                      continues, incremental, reducer, space, tasks)
 
@@ -499,6 +503,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 fit_intercept=self.fit_intercept,
             )
             precond = stream.basis.preconditioner(self.fit_intercept, X_t.dtype, device)
+            if datafit is not None:
+                precond = stream_preconditioner(precond, datafit, Y_t, data.w)
             # A rebuilt change of variables makes the optimizer's history
             # (steps in the old variables) meaningless.
             if resume and not stream.rebuilt:
@@ -511,9 +517,12 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 generator=generator, reducer=reducer,
             )
         theta, gamma = self._initial_variables(precond, Y_t.shape[1], continues)
-        objective = Objective(
-            X_t, Y_t, w_train, precond, alpha, w_val=w_val, reducer=reducer
-        )
+        if datafit is None:
+            objective = Objective(X_t, Y_t, w_train, precond, alpha, w_val=w_val, reducer=reducer)
+        else:
+            extra = datafit.init_extra(self._stream_scale(precond, resume))
+            objective = DatafitObjective(X_t, Y_t, w_train, precond, alpha, datafit, extra,
+                                         w_val=w_val, reducer=reducer)
 
         max_iter = 1 if incremental else self.max_iter
         result = train(
@@ -537,6 +546,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             )),
         )
         self._set_fitted(precond, theta, gamma, data.y_ndim, result, resume, space, stream)
+        if datafit is not None:
+            self._set_extra(datafit.extra_values(objective.extra_params), data.y_ndim)
         self._warn_about(result, incremental)
         tasks.end()
         return self
@@ -569,14 +580,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     def _fit_datafit(self, data, w_train, w_val, train_rows, alpha, generator, continues,
                      incremental, reducer, space, tasks):
         """Fit a loss other than squared error, one target at a time (see :mod:`._newton`)."""
-        if incremental:
-            raise ValueError(
-                f"partial_fit supports loss='squared_error' only; loss={self.loss!r} "
-                "needs fit (its curvature changes with the model)."
-            )
         X_t, Y_t = data.X, data.Y
         datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
-        datafit.check_targets(Y_t)
         n_targets = Y_t.shape[1]
         sketch_size = getattr(self, "_sketch_rows", None) or _sketch_size(X_t.shape[1])
         options = dict(
@@ -604,12 +609,25 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         if not self.fit_intercept:
             intercept = torch.zeros_like(intercept)
         self._set_fitted_values(coef, intercept, data.y_ndim, result, False, space, None)
-        if "scale" in fits[0].extra:
-            scale = torch.cat([f.extra["scale"].reshape(-1) for f in fits])
-            self.scale_ = float(scale[0]) if data.y_ndim == 1 else to_numpy(scale)
+        if fits[0].extra:
+            self._set_extra({"scale": torch.cat([f.extra["scale"].reshape(-1) for f in fits])},
+                            data.y_ndim)
         self._warn_about(result, incremental)
         tasks.end()
         return self
+
+    def _set_extra(self, values, y_ndim):
+        """Fitted values of a loss's own variables (Huber's ``scale_``)."""
+        if "scale" in values:
+            scale = values["scale"].reshape(-1)
+            self.scale_ = float(scale[0]) if y_ndim == 1 else to_numpy(scale)
+
+    def _stream_scale(self, precond, resume):
+        """Huber's scale to continue a stream from: the fitted one, else y's spread."""
+        if resume and hasattr(self, "scale_"):
+            scale = torch.as_tensor(np.atleast_1d(self.scale_))
+            return scale.to(dtype=precond.y_scale.dtype, device=precond.y_scale.device)
+        return precond.y_scale.clone()
 
     def _check_same_shape(self, data, incremental):
         """Continuing from ``coef_`` needs the features and targets it was fitted on."""
@@ -676,7 +694,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         # Another solver's state has other entries (Adam's moments, SGD's
         # velocity): a solver changed with set_params starts afresh. (So does
         # the state of a model pickled by 0.1.0, which did not name its solver.)
-        if not isinstance(saved, dict) or saved.get("solver") != self.solver:
+        if (not isinstance(saved, dict) or saved.get("solver") != self.solver
+                or saved.get("loss", "squared_error") != _loss_key(self.loss)):
             return None
         return tensors_from_numpy(saved["state"], device)
 
@@ -712,7 +731,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         if stream is not None:
             self._stream = {"moments": stream.moments.to_dict(), "basis": stream.basis.to_dict()}
             self._optimizer_state = {
-                "solver": self.solver, "state": tensors_to_numpy(result.optimizer_state),
+                "solver": self.solver, "loss": _loss_key(self.loss),
+                "state": tensors_to_numpy(result.optimizer_state),
             }
         else:
             self._stream = None
@@ -740,3 +760,9 @@ def _combine(results):
                   for r in results]
         combined.validation_scores = [sum(v) / len(v) for v in zip(*scores)]
     return combined
+
+
+def _loss_key(loss):
+    # Another loss has other variables (Huber's scale): its optimizer state
+    # does not carry over.
+    return "callable" if callable(loss) else loss

@@ -589,3 +589,46 @@ def test_unknown_loss_name_is_rejected():
     X, y = small_data()
     with pytest.raises(ValueError, match="loss"):
         TorchLinearRegressor(loss="hinge").fit(X, y)
+
+
+# ------------------------------------------------------------------ partial_fit and the sketch path
+
+
+@pytest.mark.parametrize("loss", ["poisson", "huber", "quantile", "gamma"])
+def test_partial_fit_learns_every_loss_from_a_stream_of_chunks(loss):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    raw = X @ [0.3, -0.4, 0.2] + 0.5
+    y = {"poisson": rng.poisson(np.exp(raw)).astype(float),
+         "gamma": rng.gamma(4.0, np.exp(raw) / 4.0),
+         "huber": raw + rng.standard_t(3, size=600),
+         "quantile": raw + rng.normal(size=600)}[loss]
+    exact = TorchLinearRegressor(loss=loss).fit(X, y)
+    reg = TorchLinearRegressor(loss=loss, solver="adam", batch_size=50, random_state=0)
+    for epoch in range(25):
+        for start in range(0, 600, 200):
+            reg.partial_fit(X[start:start + 200], y[start:start + 200])
+    assert reg.n_iter_ == 75
+    # Adam's constant step leaves a noise floor; the stream gets close.
+    np.testing.assert_allclose(reg.coef_, exact.coef_, atol=0.05)
+
+
+@pytest.mark.parametrize("loss", ["poisson", "gamma", "huber", "quantile", "absolute_error"])
+def test_the_sketch_path_reaches_the_optimum_of_every_loss(loss):
+    # The private knob sketches 2 * n_features rows: the curvature
+    # preconditioner is then only close to the Hessian, the stopping rule
+    # stricter, and the optimum must not move.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 4)) * [1.0, 10.0, 0.1, 1.0]
+    raw = X @ [0.3, -0.04, 2.0, 0.2] + 0.5
+    y = np.exp(raw) * rng.gamma(5.0, 0.2, size=300) if loss in ("poisson", "gamma") else (
+        raw + rng.standard_t(3, size=300))
+    exact = TorchLinearRegressor(loss=loss).fit(X, y)
+    sketched = TorchLinearRegressor(loss=loss, random_state=0)
+    sketched._sketch_rows = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        sketched.fit(X, y)
+    j_exact, j_sketched = exact.loss_curve_[-1], sketched.loss_curve_[-1]
+    assert abs(j_sketched - j_exact) <= 1e-6 * abs(j_exact)
+    np.testing.assert_allclose(sketched.coef_, exact.coef_, rtol=1e-3, atol=1e-4)

@@ -393,4 +393,4 @@ def test_partial_fit_continues_a_model_pickled_before_the_stream_statistics():
     del reg._stream
     reg._optimizer_state = reg._optimizer_state["state"]
     reg.partial_fit(X, y)
-    assert reg.n_iter_ == 2 and set(reg._optimizer_state) == {"solver", "state"}
+    assert reg.n_iter_ == 2 and set(reg._optimizer_state) == {"solver", "loss", "state"}
