@@ -22,6 +22,8 @@ in :mod:`._engine` and :mod:`._precondition`.
 
 import torch
 
+from .distributed import LOCAL
+
 LOSSES = ("squared_error", "huber", "absolute_error", "quantile", "poisson", "gamma")
 
 
@@ -68,9 +70,9 @@ class Datafit:
     def mean(self, raw):
         return raw.exp() if self.link == "log" else raw
 
-    def null_raw(self, Y, w):
-        """Raw intercept of the model predicting the weighted mean."""
-        mean = (w @ Y) / w.sum()
+    def null_raw(self, Y, w, reducer=LOCAL):
+        """Raw intercept of the model predicting the weighted mean (of every shard's rows)."""
+        mean = reducer.sum(w @ Y) / reducer.sum(w.sum())
         return mean.log() if self.link == "log" else mean
 
 
@@ -153,8 +155,9 @@ class Pinball(Datafit):
         floor = self.delta if self.delta is not None else 1e-300
         return self.factor * 0.5 / torch.clamp(a, min=floor)
 
-    def null_raw(self, Y, w):
-        # The weighted quantile of each target.
+    def null_raw(self, Y, w, reducer=LOCAL):
+        # The weighted quantile of each target, over every shard's rows.
+        Y, w = reducer.cat(Y), reducer.cat(w)
         order = torch.argsort(Y, dim=0)
         out = []
         for t in range(Y.shape[1]):

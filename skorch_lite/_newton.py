@@ -197,7 +197,7 @@ def _default_start(X, Y, w, datafit, alpha, precond_options):
     if datafit.link == "log":
         coef = torch.zeros(1, n_features, **zeros)
         if precond_options["fit_intercept"]:
-            intercept = datafit.null_raw(Y, w).to(**zeros)
+            intercept = datafit.null_raw(Y, w, precond_options["reducer"]).to(**zeros)
         else:
             intercept = torch.zeros(1, **zeros)
         return coef, intercept
@@ -252,13 +252,15 @@ def _round_start(objective, precond, coef, intercept, newton, fit_intercept, tol
     eps = torch.finfo(objective.Y.dtype).eps
     threshold = 4 * eps * math.log2(n_rows + 2) if objective.datafit.smooth else tol
     with torch.no_grad():
-        here = objective.forward([theta, gamma, *objective.extra_params])[0].sum()
+        # Summed over every process's rows: all take the same decision.
+        total = objective.reducer.sum
+        here = total(objective.forward([theta, gamma, *objective.extra_params])[0].sum())
         # In these variables the least-squares solution has gamma = 0 (z centred).
         newton_gamma = torch.zeros_like(gamma)
         # A Newton step may leave the loss's finite range (cosh of a
         # residual of 1000): then it is not taken.
-        there = objective.forward([newton, newton_gamma, *objective.extra_params],
-                                  check=False)[0].sum()
+        there = total(objective.forward([newton, newton_gamma, *objective.extra_params],
+                                        check=False)[0].sum())
     jumped = bool(torch.isfinite(there)) and bool(there < here - threshold * abs(here))
     if jumped:
         theta, gamma = newton, newton_gamma
@@ -267,11 +269,12 @@ def _round_start(objective, precond, coef, intercept, newton, fit_intercept, tol
 
 def _null_objective(objective, fit_intercept):
     """Objective of the model predicting the null raw value, a scale for divergence."""
-    Y, w = objective.Y, objective.w
+    Y, w, reducer = objective.Y, objective.w, objective.reducer
     with torch.no_grad():
-        raw = objective.datafit.null_raw(Y, w).expand_as(Y) if fit_intercept else torch.zeros_like(Y)
+        raw = (objective.datafit.null_raw(Y, w, reducer).expand_as(Y) if fit_intercept
+               else torch.zeros_like(Y))
         values = objective.datafit.value(raw, Y, objective.extra_params)
-        return float(objective.norm * (values * w[:, None]).sum()) + 1.0
+        return float(objective.norm * reducer.sum((values * w[:, None]).sum())) + 1.0
 
 
 def _accumulate(total, result):
