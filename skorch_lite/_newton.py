@@ -141,13 +141,14 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             / reducer.sum(w.sum())
         )
     extra = datafit.init_extra(residual_scale)
+    lbfgs = train_options["solver"] == "lbfgs"
     if not datafit.smooth:
         # Start smoothing at the size of the residuals; stop when the
         # smoothing moves the objective (by at most delta / 4 per unit of
-        # weight, times the loss's factor) by less than tol of it.
-        scale = float(residual_scale.max()) or 1.0
-        datafit.delta = scale
-    lbfgs = train_options["solver"] == "lbfgs"
+        # weight, times the loss's factor) by less than tol of it. Adam and
+        # SGD take sign-like steps anyway and run one round: they minimize
+        # the loss itself, by its subgradient.
+        datafit.delta = (float(residual_scale.max()) or 1.0) if lbfgs else None
     total = TrainResult()
     budget = train_options["max_iter"]
     tol = train_options["tol"]

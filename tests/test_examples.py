@@ -46,7 +46,8 @@ def test_every_example_is_covered_here():
     assert names == {
         "plot_sourdough.py", "plot_diabetes_grid_search.py",
         "plot_linnerud_multioutput.py", "plot_distributed_search.py",
-        "plot_partial_fit_memmap.py",
+        "plot_partial_fit_memmap.py", "plot_losses_with_outliers.py",
+        "plot_custom_torch_loss.py",
     }
 
 
@@ -93,3 +94,19 @@ def test_memmap_streaming_example_reaches_the_optimum_r2():
     best = number_after("R^2 of the least-squares optimum:", out)
     streamed = number_after("R^2 after 2 passes over the file:", out)
     assert streamed > best - 1e-4
+
+
+def test_losses_example_resists_outliers_and_matches_scikit_learn():
+    out = run_example("plot_losses_with_outliers.py")
+    assert number_after("huber slope vs HuberRegressor: relative difference", out) < 1e-3
+    for q in ("0.1", "0.5", "0.9"):
+        line = re.search(rf"quantile {q}: share of y below the line ([0-9.]+).*"
+                         r"QuantileRegressor's ([-+0-9.e]+)", out)
+        assert abs(float(line.group(1)) - float(q)) < 0.01
+        assert float(line.group(2)) < 1e-3
+
+
+def test_custom_loss_example_reaches_the_scipy_optimum():
+    out = run_example("plot_custom_torch_loss.py")
+    assert number_after("relative difference in the objective:", out) < 1e-6
+    assert number_after("weighted vs repeated rows, relative difference in coef_:", out) < 1e-9
