@@ -18,7 +18,7 @@ import torch
 
 from ._data import affine, take_rows, weighted_squares
 from ._solvers import load_state, make_optimizer, restart_momentum
-from .distributed import LOCAL
+from ._reduce import LOCAL
 
 
 class Objective:

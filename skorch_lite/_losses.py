@@ -22,7 +22,7 @@ in :mod:`._engine` and :mod:`._precondition`.
 
 import torch
 
-from .distributed import LOCAL
+from ._reduce import LOCAL
 
 LOSSES = ("squared_error", "huber", "absolute_error", "quantile", "poisson", "gamma")
 

@@ -36,7 +36,7 @@ from ._data import affine, take_rows
 from ._engine import TrainResult, train
 from ._losses import check_finite_loss
 from ._precondition import fit_preconditioner
-from .distributed import LOCAL
+from ._reduce import LOCAL
 
 # L-BFGS iterations between curvature refreshes.
 ROUND_ITERATIONS = 20

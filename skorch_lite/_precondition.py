@@ -35,7 +35,7 @@ import torch
 
 from ._data import column_moments, take_rows
 from ._sketch import count_sketch
-from .distributed import LOCAL
+from ._reduce import LOCAL
 
 # The sketch never holds more float64 values than this (512 MB).
 MAX_SKETCH_VALUES = 1 << 26

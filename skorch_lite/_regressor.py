@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._callbacks import FitTasks, linear_model_snapshot
 from ._devices import resolve_device
-from .distributed import LOCAL
+from ._reduce import LOCAL
 from ._engine import Objective, r2_from_sums, train
 from ._inputs import (
     ArraySpace,
