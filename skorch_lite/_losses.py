@@ -20,9 +20,25 @@ Squared error is not here: its exact sketch start and identity Hessian live
 in :mod:`._engine` and :mod:`._precondition`.
 """
 
+import math
+
 import torch
 
 from ._reduce import LOCAL
+
+def safe_exp(raw):
+    """``exp(raw)``, continued beyond ``log(max) / 2`` by its second-order Taylor polynomial.
+
+    A line search may try a step whose prediction overflows exp; a convex,
+    finite continuation makes that trial point merely bad (rejected), not
+    an infinite loss that ends the fit. Half the exponent range leaves the
+    polynomial room (``d**2`` up to ~1e154 in float64). The optimum never
+    lies there: ``exp(354)`` counts, or ``exp(44)`` in float32.
+    """
+    top = math.log(torch.finfo(raw.dtype).max) / 2
+    d = torch.clamp(raw - top, min=0)
+    return torch.exp(torch.clamp(raw, max=top)) * (1 + d + d * d / 2)
+
 
 LOSSES = ("squared_error", "huber", "absolute_error", "quantile", "poisson", "gamma")
 
@@ -49,7 +65,11 @@ class Datafit:
         with torch.enable_grad():
             raw = raw.detach().requires_grad_(True)
             first = torch.autograd.grad(self.value(raw, Y, extra).sum(), raw, create_graph=True)[0]
-            second = torch.autograd.grad(first.sum(), raw)[0]
+            # A loss linear in pieces has no second derivative to differentiate.
+            second = (torch.autograd.grad(first.sum(), raw, allow_unused=True)[0]
+                      if first.requires_grad else None)
+        if second is None:
+            second = torch.zeros_like(raw)
         second = torch.nan_to_num(second.detach().abs(), nan=0.0, posinf=0.0)
         top = second.amax(0, keepdim=True)
         floor = torch.where(top > 0, 1e-3 * top, torch.ones_like(top))
@@ -63,7 +83,7 @@ class Datafit:
         """Fitted values of the extra variables, for attributes (none)."""
         return {}
 
-    def check_targets(self, Y):
+    def check_targets(self, Y, whole=True):
         if not bool(torch.isfinite(Y).all()):
             raise ValueError("y contains NaN or infinity.")
 
@@ -175,14 +195,15 @@ class Poisson(Datafit):
     name = "poisson"
 
     def value(self, raw, Y, extra):
-        return 2 * (torch.xlogy(Y, Y) - Y * raw - Y + raw.exp())
+        return 2 * (torch.xlogy(Y, Y) - Y * raw - Y + safe_exp(raw))
 
     def curvature(self, raw, Y, extra):
-        return 2 * raw.detach().exp()
+        return 2 * safe_exp(raw.detach())
 
-    def check_targets(self, Y):
+    def check_targets(self, Y, whole=True):
+        """``whole``: the data set (a stream's chunk, or scored rows, may be all zero)."""
         super().check_targets(Y)
-        if bool((Y < 0).any()) or not bool((Y.sum(0) > 0).all()):
+        if bool((Y < 0).any()) or whole and not bool((Y.sum(0) > 0).all()):
             raise ValueError(
                 "loss='poisson' needs y >= 0 with a positive sum (counts or rates) for every "
                 "target; some values are negative or a target is all zero."
@@ -196,12 +217,12 @@ class Gamma(Datafit):
     name = "gamma"
 
     def value(self, raw, Y, extra):
-        return 2 * (raw - Y.log() + Y * torch.exp(-raw) - 1)
+        return 2 * (raw - Y.log() + Y * safe_exp(-raw) - 1)
 
     def curvature(self, raw, Y, extra):
-        return 2 * Y * torch.exp(-raw.detach())
+        return 2 * Y * safe_exp(-raw.detach())
 
-    def check_targets(self, Y):
+    def check_targets(self, Y, whole=True):
         super().check_targets(Y)
         if bool((Y <= 0).any()):
             raise ValueError("loss='gamma' needs y > 0; some values are zero or negative.")
@@ -216,7 +237,9 @@ class Callable(Datafit):
         self.function = function
 
     def value(self, raw, Y, extra):
-        out = self.function(raw, Y)
+        # A copy of the targets: a callable that changes y_true in place
+        # would otherwise change the caller's y (a view of it).
+        out = self.function(raw, Y.clone())
         if not isinstance(out, torch.Tensor):
             raise TypeError(
                 f"The loss callable returned {type(out).__name__}; it must return a torch "
@@ -228,7 +251,18 @@ class Callable(Datafit):
                 f"return elementwise losses of shape {tuple(Y.shape)} (n_samples, n_targets), "
                 "not their sum or mean: the estimator applies the weights and the mean."
             )
-        return out
+        if not out.is_floating_point():
+            raise TypeError(
+                f"The loss callable returned a tensor of dtype {out.dtype}; it must return "
+                "floating-point losses computed from y_pred with torch operations."
+            )
+        if raw.requires_grad and not out.requires_grad:
+            raise TypeError(
+                "The loss callable returned a tensor that does not depend on y_pred "
+                "(detached, or built outside torch): gradients come from autograd, so "
+                "compute the losses from y_pred with torch operations."
+            )
+        return out.to(raw.dtype)
 
 
 def make_datafit(loss, *, epsilon, quantile):

@@ -94,6 +94,10 @@ def fraction_explained(datafit, raw, Y, w):
     """R^2 (identity link) or the fraction of deviance explained, D^2 (log link), per target."""
     from ._engine import r2_from_sums
 
+    if hasattr(datafit, "exact_value"):
+        # The pinball losses: d2_pinball_score, against the best constant quantile.
+        null = datafit.null_raw(Y, w).expand_as(Y)
+        return r2_from_sums(w @ datafit.exact_value(raw, Y), w @ datafit.exact_value(null, Y))
     if datafit.link == "identity":
         mean = (w @ Y) / w.sum()
         return r2_from_sums(w @ (Y - raw) ** 2, w @ (Y - mean) ** 2)
@@ -109,6 +113,9 @@ class LossFit:
     intercept: torch.Tensor
     result: TrainResult
     extra: dict = field(default_factory=dict)
+    # Huber's scale went to 0 (rows fitted exactly): the infimum is at the
+    # boundary, approached but not reached.
+    scale_vanished: bool = False
 
 
 def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, generator,
@@ -152,6 +159,7 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     total = TrainResult()
     budget = train_options["max_iter"]
     tol = train_options["tol"]
+    best = None
     while budget > 0:
         precond, newton = _curvature_preconditioner(
             X, Y, w, datafit, alpha, coef, intercept, extra, precond_options)
@@ -166,12 +174,23 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             coef, intercept = precond.coefficients(theta, gamma)
         _accumulate(total, result)
         budget -= result.n_iter
+        if w_val is not None:
+            # Early stopping: each round keeps its best model on the
+            # validation rows; the fit keeps the best round's, and stops at
+            # the first round that does not improve on it.
+            score = max(result.validation_scores, default=-math.inf)
+            if best is not None and score <= best[0]:
+                break
+            best = (score, coef.clone(), intercept.clone(), [e.detach().clone() for e in extra])
         if not lbfgs or result.interrupted or result.stopped_by_callback:
             total.converged = result.converged
             break
-        if not datafit.smooth and datafit.delta > _final_delta(datafit, result, tol):
-            datafit.delta /= DELTA_SHRINK
-            continue
+        if not datafit.smooth:
+            loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
+            # A zero loss (every row fitted) needs no finer smoothing.
+            if loss > 0 and datafit.delta > _final_delta(datafit, loss, tol):
+                datafit.delta /= DELTA_SHRINK
+                continue
         if result.converged and result.n_iter == 1 and not jumped:
             # The round's start met the rule with the curvature of that
             # very point: the Newton decrement is within tol.
@@ -179,13 +198,54 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             break
         if result.stalled_above_tol and result.n_iter == 1:
             break
-    return LossFit(coef.detach(), intercept.detach(), total, datafit.extra_values(extra))
+    if best is not None:
+        _, coef, intercept, kept = best
+        with torch.no_grad():
+            for variable, value in zip(extra, kept):
+                variable.copy_(value)
+    values = datafit.extra_values(extra)
+    vanished = "scale" in values and _scale_vanishes(X, Y, w, datafit, coef, intercept, extra,
+                                                     tol, reducer)
+    return LossFit(coef.detach(), intercept.detach(), total, values, vanished)
 
 
-def _final_delta(datafit, result, tol):
-    loss = result.loss_curve[-1] if result.loss_curve else 1.0
+def _scale_vanishes(X, Y, w, datafit, coef, intercept, extra, tol, reducer):
+    """Huber's objective still falls, by more than tol of it, as its scale goes to 0.
+
+    When rows are fitted exactly the objective is nearly linear in sigma
+    near 0, ``J0 + c sigma``: the infimum is at sigma = 0, where the
+    parametrization cannot go, and its gradient in ``u = log sigma``,
+    ``c sigma``, looks small against the certificate. So does its
+    curvature: the Newton decrement in ``u``, ``J_u**2 / (2 J_uu)``, is
+    ``c sigma / 2``, what is left to gain; at an interior optimum it is
+    within the certificate.
+    """
+    with torch.enable_grad():
+        u = datafit.sigma(extra).detach().log().requires_grad_(True)
+        sigma = u.exp()
+        raw, _ = _raw(X, coef, intercept)
+        z = (Y - raw.detach()).abs() / sigma
+        eps = datafit.epsilon
+        values = sigma * (1 + torch.where(z <= eps, z * z, 2 * eps * z - eps * eps))
+        J = reducer.sum((values * w[:, None]).sum()) / reducer.sum(w.sum())
+        (slope,) = torch.autograd.grad(J, u, create_graph=True)
+        (curvature,) = torch.autograd.grad(slope.sum(), u)
+    decrement = slope.detach() ** 2 / (2 * curvature.clamp_min(torch.finfo(u.dtype).tiny))
+    falling = slope.detach() > 0
+    return bool((falling & (decrement > 4 * tol * J.detach())).any())
+
+
+def _final_delta(datafit, loss, tol):
     # Smoothing adds at most factor * delta / 4 per unit weight.
     return 4 * max(tol, 1e-12) * abs(loss) / datafit.factor
+
+
+def _exact_loss(X, Y, w, datafit, coef, intercept, reducer):
+    """The pinball objective's data term, unsmoothed (0 when every row is fitted)."""
+    with torch.no_grad():
+        raw, _ = _raw(X, coef, intercept)
+        return float(reducer.sum((datafit.exact_value(raw, Y) * w[:, None]).sum())
+                     / reducer.sum(w.sum()))
 
 
 def _raw(X, coef, intercept):
@@ -217,8 +277,10 @@ def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, o
     with torch.enable_grad():
         raw_ = raw.detach().requires_grad_(True)
         slope = torch.autograd.grad(datafit.value(raw_, Y, extra).sum(), raw_)[0][:, 0]
-    z = (raw[:, 0] - slope / h).detach()[:, None]
     weights = w * h
+    # Rows of zero weight take no part; their working response (a huge
+    # slope over a tiny curvature, far out) would only overflow y's moments.
+    z = torch.where(weights > 0, raw[:, 0] - slope / h, raw[:, 0]).detach()[:, None]
     if not bool(torch.isfinite(z).all() and torch.isfinite(weights).all()):
         raise ValueError(
             f"The loss {datafit.name!r} has a non-finite slope or curvature at the model's "
@@ -298,8 +360,10 @@ def stream_preconditioner(precond, datafit, Y, w):
     """
     if datafit.link != "log":
         return precond
-    y_mean = precond.y_mean.clamp_min(torch.finfo(precond.y_mean.dtype).tiny)
-    raw = y_mean.log()
+    # Chunks of zero counts so far: start at a mean of 1 (raw 0), not log 0.
+    y_mean = precond.y_mean
+    raw = torch.where(y_mean > 0, y_mean.clamp_min(torch.finfo(y_mean.dtype).tiny).log(),
+                      torch.zeros_like(y_mean))
     h = datafit.curvature(raw.expand_as(Y), Y, [])
     mean_h = (w @ h) / w.sum()
     return replace(precond, y_mean=raw, y_scale=torch.rsqrt(mean_h / 2))

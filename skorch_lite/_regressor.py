@@ -57,7 +57,7 @@ def _sketch_size(n_features):
 
 
 class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
-    """Linear least-squares regression trained by PyTorch autograd.
+    """Linear regression trained by PyTorch autograd: least squares, robust, quantile and GLM losses.
 
     The model is ``y = X @ coef_.T + intercept_``. Fitting minimizes the
     weighted ridge objective
@@ -80,8 +80,32 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     the default L-BFGS reaches the exact optimum in a few passes over X and
     Adam and SGD learn at their default rates on unscaled data.
 
+    With another ``loss`` the squared residual is replaced by that loss of
+    the prediction (see :doc:`/user_guide/losses` for each objective and its
+    scikit-learn counterpart).
+
     Parameters
     ----------
+    loss : {"squared_error", "huber", "absolute_error", "quantile", "poisson", \
+            "gamma"} or callable, default="squared_error"
+        The loss of each prediction. ``"huber"`` is
+        :class:`~sklearn.linear_model.HuberRegressor`'s (with its scale fitted
+        jointly, ``scale_``), ``"quantile"`` the pinball loss of
+        :class:`~sklearn.linear_model.QuantileRegressor`, ``"absolute_error"``
+        its median case (twice the pinball loss at 0.5); ``"poisson"`` and
+        ``"gamma"`` are the unit deviances of
+        :class:`~sklearn.linear_model.PoissonRegressor` and
+        :class:`~sklearn.linear_model.GammaRegressor`, with a log link
+        (``predict`` returns ``exp(X @ coef_.T + intercept_)``, :meth:`score`
+        is D^2). A callable ``loss(y_pred, y_true)`` returns the elementwise
+        losses, a float tensor of shape (n_samples, n_targets), computed with
+        torch operations from ``y_pred`` (identity link). Losses other than
+        squared error are fitted target by target.
+    epsilon : float, default=1.35
+        ``"huber"`` only: residuals beyond ``epsilon * scale_`` count
+        linearly. At least 1.
+    quantile : float, default=0.5
+        ``"quantile"`` only: the quantile predicted, in (0, 1).
     fit_intercept : bool, default=True
         Whether to fit an (unpenalized) intercept.
     alpha : float, default=0.0
@@ -155,6 +179,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         :class:`~sklearn.linear_model.LinearRegression`.
     intercept_ : float or ndarray of shape (n_targets,)
         Intercept (0.0 when ``fit_intercept=False``).
+    scale_ : float or ndarray of shape (n_targets,)
+        ``loss="huber"`` only: the scale of the residuals fitted jointly
+        with the coefficients, as :class:`~sklearn.linear_model.HuberRegressor`'s.
     n_iter_ : int
         Iterations (epochs for mini-batches) run by the last fit.
     loss_curve_ : list of float
@@ -195,6 +222,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     0.5177
     >>> reg.coef_.shape
     (10,)
+    >>> counts = TorchLinearRegressor(loss="poisson").fit(X, y.round())
+    >>> bool((counts.predict(X) > 0).all())
+    True
     """
 
     _doc_link_module = "skorch_lite"
@@ -287,6 +317,19 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         self : TorchLinearRegressor
             The fitted estimator.
 
+        Raises
+        ------
+        ValueError
+            For invalid inputs (NaN, mismatched lengths, negative weights),
+            targets the loss is not defined for (``y < 0`` or all zero for
+            ``"poisson"``, ``y <= 0`` for ``"gamma"``), a callable loss that
+            returns another shape or non-finite values, a change of shape
+            under ``warm_start``, or training that diverged. The estimator
+            is then left as it was.
+        TypeError
+            When a callable loss returns something other than a float
+            tensor computed from ``y_pred``.
+
         Examples
         --------
         >>> import numpy as np
@@ -374,7 +417,10 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     @property
     def _log_link(self):
-        return self.loss in ("poisson", "gamma")
+        # The link of the fitted model (a loss set since does not change
+        # predictions until the next fit), else of the loss parameter.
+        return getattr(self, "_fitted_link", None) == "log" if hasattr(self, "coef_") else (
+            self.loss in ("poisson", "gamma"))
 
     def _predict_tensor(self, X):
         X = check_tensor_X(self, to_torch(X, device_of(X)), reset=False)
@@ -431,17 +477,18 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             w = to_torch(to_numpy(sample_weight) if not isinstance(sample_weight, torch.Tensor)
                          else sample_weight.detach().cpu(), "cpu").to(torch.float64).reshape(-1)
         datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
-        datafit.check_targets(Y)
+        datafit.check_targets(Y, whole=False)
         return float(fraction_explained(datafit, pred.log(), Y, w).mean())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        if self._log_link:
+        log_link = self.loss in ("poisson", "gamma")
+        if log_link:
             tags.target_tags.positive_only = True
         # Log-link losses fit several targets too, but scikit-learn's
         # multi-output check feeds them negative targets, which no such loss
         # is defined for.
-        tags.target_tags.multi_output = not self._log_link
+        tags.target_tags.multi_output = not log_link
         tags.input_tags.sparse = True
         tags.array_api_support = True
         return tags
@@ -490,7 +537,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         datafit = None
         if self.loss != "squared_error":
             datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
-            datafit.check_targets(Y_t)
+            # A chunk of a stream may be all zero counts; a data set may not.
+            datafit.check_targets(Y_t, whole=not incremental)
         if datafit is not None and not incremental:
             return self._fit_datafit(data, w_train, w_val, train_rows, alpha, generator,
                                      continues, incremental, reducer, space, tasks)
@@ -612,6 +660,15 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         if fits[0].extra:
             self._set_extra({"scale": torch.cat([f.extra["scale"].reshape(-1) for f in fits])},
                             data.y_ndim)
+        if any(f.scale_vanished for f in fits):
+            warnings.warn(
+                "loss='huber': scale_ went to 0 (below 1e-6 of the residuals' spread): "
+                "the rows within epsilon * scale_ are fitted exactly, so the objective "
+                "decreases towards scale 0, where it has no minimum, and the model stops "
+                "short of that limit. Fit loss='absolute_error' (the limit's objective), or "
+                "a larger epsilon.",
+                ConvergenceWarning,
+            )
         self._warn_about(result, incremental)
         tasks.end()
         return self
@@ -705,6 +762,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         self._set_fitted_values(coef, intercept, y_ndim, result, resume, space, stream)
 
     def _set_fitted_values(self, coef, intercept, y_ndim, result, resume, space, stream):
+        self._fitted_link = "log" if self.loss in ("poisson", "gamma") else "identity"
+        if self.loss != "huber" and hasattr(self, "scale_"):
+            del self.scale_  # another loss's scale describes no model now
         if not bool(torch.isfinite(coef).all() and torch.isfinite(intercept).all()):
             raise ValueError(
                 f"The fitted coefficients are not finite in {str(coef.dtype)[6:]}: the "

@@ -1,0 +1,166 @@
+"""Losses beyond least squares on the inputs an adversarial review broke them with."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import GammaRegressor
+
+from skorch_lite import TorchLinearRegressor
+
+
+def _lognormal_gamma(seed=2):
+    rng = np.random.default_rng(seed)
+    X = rng.lognormal(0, 1.5, (300, 4))
+    raw = np.clip(X @ (rng.normal(size=4) * 0.3), -10, 10)
+    rng.poisson(np.exp(raw))  # the review's draw order
+    return X, rng.gamma(2.0, np.exp(raw) / 2.0)
+
+
+def _mean_gamma_deviance(y, mu):
+    return np.mean(2 * (np.log(mu / y) + y / mu - 1))
+
+
+def test_a_line_search_trial_beyond_exp_s_range_is_rejected_not_fatal():
+    # Trial steps whose predictions overflow exp ended the fit with "not finite".
+    X, y = _lognormal_gamma()
+    reg = TorchLinearRegressor(loss="gamma").fit(X, y)
+    ref = GammaRegressor(alpha=0.0, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(X, y)
+    ours, best = _mean_gamma_deviance(y, reg.predict(X)), _mean_gamma_deviance(y, ref.predict(X))
+    assert ours == pytest.approx(best, rel=1e-8)
+
+
+@pytest.mark.parametrize("loss", ["poisson", "gamma"])
+def test_a_zero_weight_row_far_out_is_ignored(loss):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    y = rng.gamma(2.0, np.exp(X @ [0.3, -0.2]) / 2.0)
+    X[0] = [2000.0, 0.0]
+    w = np.ones(100)
+    w[0] = 0.0
+    with_row = TorchLinearRegressor(loss=loss).fit(X, y, sample_weight=w)
+    without = TorchLinearRegressor(loss=loss).fit(X[1:], y[1:])
+    np.testing.assert_allclose(with_row.coef_, without.coef_, rtol=1e-6, atol=1e-9)
+
+
+def test_a_poisson_stream_takes_chunks_of_zero_counts():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = np.zeros(200)
+    y[150:] = rng.poisson(2.0, 50)
+    reg = TorchLinearRegressor(loss="poisson", solver="adam")
+    for start in range(0, 200, 20):  # the first chunks are all zero
+        reg.partial_fit(X[start:start + 20], y[start:start + 20])
+    assert np.isfinite(reg.coef_).all() and reg.n_iter_ == 10
+    with pytest.raises(ValueError, match="poisson"):
+        TorchLinearRegressor(loss="poisson").fit(X, np.zeros(200))
+
+
+def test_huber_whose_scale_vanishes_warns():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ [1.0, 2.0, 3.0] + 0.5
+    y[:10] += 100.0
+    with pytest.warns(ConvergenceWarning, match="scale_ went to 0"):
+        TorchLinearRegressor(loss="huber").fit(X, y)
+
+
+def test_early_stopping_keeps_the_best_model_on_the_validation_rows():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5))
+    y = X @ rng.normal(size=5) + rng.standard_t(2, size=400)
+    reg = TorchLinearRegressor(loss="absolute_error", early_stopping=True,
+                               random_state=0).fit(X, y)
+    assert reg.best_validation_score_ == max(reg.validation_scores_)
+    # The kept model scores best_validation_score_ on the held-out rows;
+    # refit with the same split to get them.
+    n_val = int(np.ceil(0.1 * 400))
+    gen = torch.Generator().manual_seed(
+        int(np.random.RandomState(0).randint(np.iinfo(np.int32).max)))
+    order = torch.randperm(400, generator=gen).numpy()
+    val = order[:n_val]
+    pred = reg.predict(X[val])
+    r = y[val] - pred
+    pinball = np.mean(np.maximum(0.5 * r, -0.5 * r))
+    median = np.median(y[val])
+    null = np.mean(np.maximum(0.5 * (y[val] - median), -0.5 * (y[val] - median)))
+    assert 1 - pinball / null == pytest.approx(reg.best_validation_score_, abs=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["absolute_error", "quantile"])
+def test_a_constant_target_fits_in_one_round(loss):
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg = TorchLinearRegressor(loss=loss).fit(X, np.full(200, 3.0))
+    assert reg.n_iter_ <= 3
+    np.testing.assert_allclose(reg.predict(X), 3.0)
+
+
+@pytest.mark.parametrize("function", [
+    lambda p, t: torch.maximum(0.9 * (t - p), -0.1 * (t - p)),  # pinball, linear in pieces
+    lambda p, t: (p - t).abs(),
+])
+def test_callables_linear_in_pieces_fit(function):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    y = X @ [1.0, -1.0] + rng.normal(size=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = TorchLinearRegressor(loss=function).fit(X, y)
+    assert np.isfinite(reg.coef_).all()
+
+
+@pytest.mark.parametrize("function, error, match", [
+    (lambda p, t: (p - t).detach() ** 2, TypeError, "does not depend on y_pred"),
+    (lambda p, t: (p - t).round().long(), TypeError, "dtype"),
+])
+def test_callables_that_break_autograd_get_a_clear_error(function, error, match):
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(error, match=match):
+        TorchLinearRegressor(loss=function).fit(X, X[:, 0])
+
+
+def test_a_float32_loss_on_float64_data_is_cast():
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    y = X @ [1.0, 2.0]
+    reg = TorchLinearRegressor(loss=lambda p, t: ((p - t) ** 2).float()).fit(X, y)
+    np.testing.assert_allclose(reg.coef_, [1.0, 2.0], atol=1e-4)
+
+
+def test_a_callable_changing_y_true_in_place_leaves_the_caller_s_y():
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    y = X @ [1.0, 2.0]
+    before = y.copy()
+
+    def rude(p, t):
+        t.mul_(2.0)
+        return (p - t) ** 2
+
+    TorchLinearRegressor(loss=rude).fit(X, y)
+    np.testing.assert_array_equal(y, before)
+
+
+def test_the_fitted_model_keeps_its_link_and_scale_until_refit():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    y = np.exp(X @ [0.2, 0.1]) + rng.normal(scale=0.1, size=100)
+    reg = TorchLinearRegressor(loss="huber").fit(X, y)
+    pred = reg.predict(X)
+    reg.set_params(loss="poisson")
+    np.testing.assert_array_equal(reg.predict(X), pred)  # no refit: the Huber model
+    assert hasattr(reg, "scale_")
+    reg.fit(X, np.round(np.abs(y) * 3))
+    assert not hasattr(reg, "scale_")
+    assert (reg.predict(X) > 0).all()
+
+
+def test_poisson_scores_rows_of_zero_counts():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    y = rng.poisson(np.exp(X @ [0.3, 0.2])).astype(float)
+    reg = TorchLinearRegressor(loss="poisson").fit(X, y)
+    score = reg.score(X[:5], np.zeros(5))
+    assert np.isnan(score) or np.isfinite(score)
