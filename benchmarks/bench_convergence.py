@@ -230,7 +230,8 @@ def main(argv=None):
         "- The machine is shared with other jobs: absolute times are noisy; the ratios "
         "between methods measured in this one process are the figure of merit. Load "
         f"average at the start: {load[0]:.2f} (1 min), {load[1]:.2f} (5 min).",
-        "- Small workloads: median over the repeats shown; 1M-row workloads: single runs. "
+        "- Fit times: the median over the repeats shown (TorchLinearRegressor's Adam and SGD "
+        "on the 1M-row workloads: one run; direct solvers: fewer repeats once they took 5 s). "
         "Baselines without a stopping rule of their own (SGDRegressor, skorch) run a fixed "
         "budget of epochs and report the excess reached.",
         "- Every excess is `(MSE − MSE_opt) / MSE_opt` against the optimum solved in "
