@@ -25,6 +25,9 @@ class Optimum:
     intercept : ndarray of shape (k,)
     mse : float
         Mean over rows and targets of the squared residual at the optimum.
+    residual : float
+        ``|cross - gram @ theta| / (|gram| |theta| + |cross|)``: the normal
+        equations' relative (backward) residual at the solution.
     """
 
     def __init__(self, X, Y):
@@ -44,6 +47,11 @@ class Optimum:
         solve = lambda rhs: d[:, None] * np.linalg.solve(scaled, d[:, None] * rhs)  # noqa: E731
         theta = solve(cross)
         theta += solve(cross - gram @ theta)
+        # How well theta solves the equations, relative to their terms: a
+        # few float64 eps where the optimum is trustworthy.
+        self.residual = float(np.linalg.norm(cross - gram @ theta)
+                              / (np.linalg.norm(gram) * np.linalg.norm(theta)
+                                 + np.linalg.norm(cross)))
         self.gram, self.n, self.k = gram, n, k
         self.coef, self.intercept = theta[:p].T, theta[p]
         sse = 0.0

@@ -17,6 +17,8 @@ def machine():
     import skorch
     import torch
 
+    from _methods import intelex_version
+
     model = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -37,8 +39,26 @@ def machine():
         f"- Versions: Python {platform.python_version()}, torch {torch.__version__}, "
         f"scikit-learn {sklearn.__version__}, numpy {numpy.__version__}, "
         f"scipy {scipy.__version__}, skorch {skorch.__version__}, "
-        f"matplotlib {matplotlib.__version__}",
+        f"matplotlib {matplotlib.__version__}, "
+        f"scikit-learn-intelex {intelex_version() or 'not installed'}",
     ]
+
+
+def targets_table(rows):
+    """Markdown: each target of the issue, what this run measured, met or not met."""
+    lines = [
+        "## Targets, as measured in this run",
+        "",
+        "Ratios are of times measured in this one run. \"earlier issue\": targets set "
+        "before, kept in view.",
+        "",
+        "| target | bound | measured | status |",
+        "|---|---|---|---|",
+    ]
+    for target, bound, measured, verdict in rows:
+        status = f"**{verdict}**" if verdict == "not met" else verdict
+        lines.append(f"| {target} | {bound} | {measured} | {status} |")
+    return lines + [""]
 
 
 def _fmt_time(t):
@@ -108,7 +128,7 @@ def plot(workload, traces, folder):
 
     from matplotlib.ticker import NullFormatter
 
-    fig, (by_pass, by_time) = plt.subplots(1, 2, figsize=(12, 5.2))
+    fig, (by_pass, by_time) = plt.subplots(1, 2, figsize=(12, 5.6))
     floor, ceiling = 1e-12, 1e3
     colors = plt.get_cmap("tab10").colors
     for i, t in enumerate(traces):
@@ -131,12 +151,15 @@ def plot(workload, traces, folder):
         ax.set_xlabel(xlabel)
         ax.set_ylabel("excess (MSE − MSE_opt) / MSE_opt")
         ax.grid(True, which="both", alpha=0.3)
-    # One legend for both panels, below them, where it hides no data.
+    # One legend for both panels, below them, where it hides no data: the
+    # panels end above as many legend rows as there are contenders.
     handles, labels = by_time.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    ncol = 3
+    rows = math.ceil(len(labels) / ncol)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
     fig.suptitle(f"{workload.name}: {workload.description} (excess clipped to "
                  f"[{floor:g}, {ceiling:g}]; stars: direct solvers)", fontsize=10)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    fig.tight_layout(rect=(0, 0.02 + 0.04 * rows, 1, 1))
     name = "convergence_" + "".join(c if c.isalnum() else "_" for c in workload.name) + ".png"
     fig.savefig(Path(folder) / name, dpi=110)
     plt.close(fig)

@@ -103,7 +103,7 @@ def workload_a(n=1_000_000, p=100):
     Y = _targets(rng, X, 2)
     return Workload(
         "A", X, Y, f"{n:,} x {p} x 2, float32, independent features, column scales 0.1-10",
-        repeats=1 if n >= 500_000 else 3, sgd_epochs=5, skorch_epochs=1,
+        repeats=3, sgd_epochs=5, skorch_epochs=1,
         torch_iter_budget=20 if n >= 500_000 else None,
     )
 
@@ -134,7 +134,7 @@ def workload_b(n=1_000_000, p=100, target_condition=1e3):
     Y = _targets(rng, X, 2)
     return Workload(
         "B", X, Y, f"{n:,} x {p} x 2, float32, correlated features, column scales 0.1-10",
-        repeats=1 if n >= 500_000 else 3, sgd_epochs=5, skorch_epochs=1,
+        repeats=3, sgd_epochs=5, skorch_epochs=1,
         torch_iter_budget=20 if n >= 500_000 else None,
         condition=standardized_condition(X),
     )
