@@ -95,21 +95,35 @@ class stochastic_only:
     As :func:`sklearn.utils.metaestimators.available_if` (``hasattr`` is
     False otherwise, so meta-estimators do not offer it), but the
     AttributeError names the solvers that have the method: "has no attribute"
-    alone leaves a user guessing why.
+    alone leaves a user guessing why. The solver is checked again when the
+    method runs: a method taken from the class, or bound before
+    ``set_params(solver="lbfgs")``, must not run one L-BFGS epoch. An invalid
+    solver is left to parameter validation, which names the valid ones.
     """
 
     def __init__(self, method):
         self.method = method
         functools.update_wrapper(self, method)
 
-    def __get__(self, obj, owner=None):
-        if obj is None:
-            return self.method
-        if obj.solver not in STOCHASTIC:
+        @functools.wraps(method)
+        def checked(estimator, *args, **kwargs):
+            self._check(estimator)
+            return method(estimator, *args, **kwargs)
+
+        self.checked = checked
+
+    def _check(self, estimator):
+        solver = estimator.solver
+        if solver in SOLVERS and solver not in STOCHASTIC:
             raise AttributeError(
                 f"{self.method.__name__} is only available with solver in "
-                f"{STOCHASTIC}; this {type(obj).__name__} has "
-                f"solver={obj.solver!r}, which needs the whole data set at once. "
+                f"{STOCHASTIC}; this {type(estimator).__name__} has "
+                f"solver={solver!r}, which needs the whole data set at once. "
                 "Set solver='adam' or 'sgd' to learn from chunks."
             )
-        return self.method.__get__(obj, owner)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.checked
+        self._check(obj)
+        return self.checked.__get__(obj, owner)

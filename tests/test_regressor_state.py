@@ -349,6 +349,31 @@ def test_partial_fit_with_lbfgs_names_the_solvers_that_have_it():
         reg.partial_fit(*_line())
 
 
+def test_partial_fit_taken_from_the_class_checks_the_solver_when_it_runs():
+    X, y = _line()
+    with pytest.raises(AttributeError, match=r"solver in \('adam', 'sgd'\).*solver='lbfgs'"):
+        TorchLinearRegressor.partial_fit(TorchLinearRegressor(), X, y)
+
+
+def test_partial_fit_bound_before_a_solver_change_checks_the_solver_when_it_runs():
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="adam")
+    bound = reg.partial_fit
+    reg.set_params(solver="lbfgs")
+    with pytest.raises(AttributeError, match="solver='lbfgs'"):
+        bound(X, y)
+    assert not hasattr(reg, "coef_")
+
+
+def test_partial_fit_with_an_invalid_solver_is_a_parameter_error():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    reg = TorchLinearRegressor(solver="newton")
+    assert hasattr(reg, "partial_fit")
+    with pytest.raises(InvalidParameterError, match="'solver' parameter"):
+        reg.partial_fit(*_line())
+
+
 # ------------------------------------------------ 8. tensors that require grad
 
 
