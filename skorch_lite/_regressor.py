@@ -406,8 +406,12 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         """
         if self._log_link:
             return self._deviance_explained(X, y, sample_weight)
-        if not isinstance(X, torch.Tensor) or get_config()["array_api_dispatch"]:
+        if get_config()["array_api_dispatch"]:
             return super().score(X, y, sample_weight)
+        if not isinstance(X, torch.Tensor):
+            # r2_score reads a tensor y through numpy, which refuses one that
+            # requires grad: cross_val_score then scored nan.
+            return super().score(X, to_numpy(y), to_numpy(sample_weight))
         # A tensor (possibly on a GPU) is scored where it lives.
         check_is_fitted(self)
         pred = self._predict_tensor(X)

@@ -142,3 +142,42 @@ def test_array_api_strict_input_gives_array_api_strict_output():
         pred = reg.predict(xp.asarray(X))
     assert type(pred).__module__.startswith("array_api_strict")
     np.testing.assert_allclose(np.asarray(pred), Ridge(alpha=0).fit(X, y).predict(X), rtol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_a_y_without_targets_is_rejected_whatever_its_kind(method, kind):
+    X, _ = _data()
+    y = np.zeros((len(X), 0))
+    if kind == "torch":
+        X, y = torch.as_tensor(X), torch.as_tensor(y)
+    reg = TorchLinearRegressor(solver="sgd")
+    with pytest.raises(ValueError, match=r"0 feature\(s\) \(shape=\(300, 0\)\).*minimum of 1"):
+        getattr(reg, method)(X, y)
+    assert not hasattr(reg, "coef_")
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_score_reads_tensors_that_require_grad_beside_a_host_x(frame):
+    import pandas as pd
+    from sklearn.model_selection import cross_val_score
+
+    X, y = _data()
+    expected = TorchLinearRegressor().fit(X, y).score(X, y, sample_weight=np.arange(300.0))
+    X_in = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]) if frame else X
+    y_t = torch.tensor(y, requires_grad=True)
+    w_t = torch.arange(300.0, dtype=torch.float64, requires_grad=True)
+    reg = TorchLinearRegressor().fit(X_in, y)
+    assert reg.score(X_in, y_t, sample_weight=w_t) == pytest.approx(expected, rel=1e-12)
+    assert y_t.grad is None and w_t.grad is None
+    scores = cross_val_score(TorchLinearRegressor(), X_in, y_t, cv=3, error_score="raise")
+    assert np.all(scores > 0.9)
+
+
+def test_tensors_made_under_inference_mode_train():
+    X, y = _data()
+    with torch.inference_mode():
+        X_t, y_t = torch.as_tensor(X), torch.as_tensor(y)
+    reg = TorchLinearRegressor().fit(X_t, y_t)
+    np.testing.assert_allclose(reg.coef_, Ridge(alpha=0).fit(X, y).coef_, rtol=1e-8)
+    assert reg.score(X_t, y_t) == pytest.approx(reg.score(X, y), rel=1e-12)
