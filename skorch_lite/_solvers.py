@@ -51,7 +51,13 @@ def load_state(optimizer, saved, *, learning_rate_init, momentum):
     ``load_state_dict`` also restores the saved parameter groups, so a
     ``learning_rate_init`` or ``momentum`` changed with ``set_params`` since
     would silently not apply: the caller's current values are put back.
-    Only the running state (Adam's moments, SGD's velocity) carries over.
+    Only the running state (Adam's moments, SGD's velocity) carries over,
+    and SGD's velocity only under the momentum that accumulated it. torch's
+    SGD with momentum 0 keeps, unused, the velocity it was given: saved
+    again, it came back many calls later with the momentum. A velocity
+    summed under another momentum has another size (about ``1 / (1 -
+    momentum)`` gradients), so a changed momentum restarts from a plain
+    gradient step, as :func:`restart_momentum` does when the objective rises.
 
     Examples
     --------
@@ -63,11 +69,17 @@ def load_state(optimizer, saved, *, learning_rate_init, momentum):
     >>> load_state(new, old.state_dict(), learning_rate_init=1e-6, momentum=0.5)
     >>> new.param_groups[0]["lr"], new.param_groups[0]["momentum"]
     (1e-06, 0.5)
+    >>> p.grad = torch.ones(3); old.step()
+    >>> load_state(new, old.state_dict(), learning_rate_init=0.01, momentum=0.0)
+    >>> "momentum_buffer" in new.state[p]
+    False
     """
     optimizer.load_state_dict(saved)
     for group in optimizer.param_groups:
         group["lr"] = learning_rate_init
         if "momentum" in group:
+            if momentum == 0 or group["momentum"] != momentum:
+                restart_momentum(optimizer)
             group["momentum"] = momentum
 
 

@@ -214,6 +214,22 @@ def test_momentum_set_between_partial_fit_calls_takes_effect():
     assert_allclose(kept.coef_ - first, (reg.coef_ - first) + 0.9 * first, rtol=1e-10)
 
 
+@pytest.mark.parametrize("pause", [[0.0, 0.0, 0.0], [0.5]])
+def test_a_velocity_is_not_carried_across_a_change_of_momentum(pause):
+    # After calls with momentum 0 (torch keeps, unused, the velocity it was
+    # given) or another momentum, the first step under 0.9 is a plain
+    # gradient step, as from a fresh start: not the velocity of long ago.
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", momentum=0.9)
+    for _ in range(5):
+        reg.partial_fit(X, y)
+    for momentum in pause:
+        reg.set_params(momentum=momentum).partial_fit(X, y)
+    plain = copy.deepcopy(reg).set_params(momentum=0.0).partial_fit(X, y)
+    reg.set_params(momentum=0.9).partial_fit(X, y)
+    assert_allclose(reg.coef_, plain.coef_, rtol=1e-12)
+
+
 @pytest.mark.parametrize("before, after", [("adam", "sgd"), ("sgd", "adam")])
 def test_a_solver_change_between_partial_fit_calls_restarts_the_optimizer(before, after):
     X, y = _line()
