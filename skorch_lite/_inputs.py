@@ -81,8 +81,11 @@ def sparse_as_tensor(X, device):
     (torch.sparse_csr, True)
     """
     X = X.tocsr()
-    if not X.has_sorted_indices:
-        X = X.sorted_indices()
+    if not X.has_canonical_format:
+        # Duplicated entries add up in products but not in squares: summed
+        # once here, every operation sees the matrix scipy means.
+        X = X.copy()
+        X.sum_duplicates()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
         tensor = torch.sparse_csr_tensor(

@@ -181,3 +181,21 @@ def test_tensors_made_under_inference_mode_train():
     reg = TorchLinearRegressor().fit(X_t, y_t)
     np.testing.assert_allclose(reg.coef_, Ridge(alpha=0).fit(X, y).coef_, rtol=1e-8)
     assert reg.score(X_t, y_t) == pytest.approx(reg.score(X, y), rel=1e-12)
+
+
+def test_sparse_x_with_duplicated_entries_fits_the_matrix_scipy_means():
+    # Every entry stored as two halves, which scipy adds up: squares of the
+    # halves do not add up to the square of the entry.
+    X, y = _data(p=3)
+    n, p = X.shape
+    raw = sp.csr_matrix(
+        (np.repeat(X.ravel() / 2, 2), np.repeat(np.tile(np.arange(p), n), 2),
+         np.arange(0, 2 * n * p + 1, 2 * p)),
+        shape=X.shape,
+    )
+    assert not raw.has_canonical_format
+    expected = Ridge(alpha=0).fit(X, y).coef_
+    np.testing.assert_allclose(TorchLinearRegressor().fit(raw, y).coef_, expected, rtol=1e-8)
+    streamed = TorchLinearRegressor(solver="sgd", random_state=0).partial_fit(raw, y)
+    canonical = TorchLinearRegressor(solver="sgd", random_state=0).partial_fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(streamed.coef_, canonical.coef_, rtol=1e-12)
