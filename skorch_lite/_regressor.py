@@ -482,14 +482,12 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         X_t, Y_t = data.X, data.Y
-        weights, alpha = data.w, self.alpha
-        if not incremental:
-            # Weights scaled to at most 1, and alpha alike, have the same
-            # optimum and loss_curve_; sums of weights of 1e-320 or 1e300 do
-            # not. (Chunks of a stream keep their relative weights.)
-            largest = (reducer or LOCAL).cat(weights.max().reshape(1)).max()
-            if largest != 1:
-                weights, alpha = weights / largest, alpha / float(largest)
+        # Weights scaled to at most 1, and alpha alike, give the same
+        # objective (fit's, or one chunk's, each normalized by its own total
+        # weight) and loss_curve_; sums of weights of 1e-320 or 1e300 do not.
+        # The stream's moments get the caller's weights (update_stream counts
+        # them in units of the largest seen): chunks keep their relative weights.
+        weights, alpha = _scaled_weights(data.w, self.alpha, reducer)
         w_train, w_val, train_rows = self._split(weights, incremental, generator)
         if self.loss != "squared_error":
             return self._fit_datafit(data, w_train, w_val, train_rows, alpha, generator,
@@ -721,6 +719,14 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         else:
             self._stream = None
             self._optimizer_state = None
+
+
+def _scaled_weights(weights, alpha, reducer):
+    """``weights`` and ``alpha`` divided by the largest weight (of every process)."""
+    largest = (reducer or LOCAL).cat(weights.max().reshape(1)).max()
+    if largest == 1:
+        return weights, alpha
+    return weights / largest, alpha / float(largest)
 
 
 def _combine(results):

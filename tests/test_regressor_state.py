@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_diabetes
@@ -18,7 +19,9 @@ import skorch_lite._regressor as regressor_module
 from skorch_lite import FitInterruptedWarning, TorchLinearRegressor
 from estimators import SketchedStart
 from skorch_lite._engine import _Stopper
+from skorch_lite._inputs import sparse_as_tensor
 from skorch_lite._progress import Progress
+from skorch_lite._stream import Moments
 
 
 def _line(n_rows=300, seed=0):
@@ -187,6 +190,66 @@ def test_a_column_zero_in_the_first_chunk_still_learns():
     for _ in range(300):
         reg.partial_fit(X, y - 3.0)
     assert_allclose(reg.coef_, [1.0, 2.0, -1.0], atol=1e-2)
+
+
+def _far_from_zero(n_rows=300):
+    """A column of values 1e6 with a spread of 1e-3 beside two plain ones."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_rows, 3))
+    X[:, 0] = 1e6 + 1e-3 * rng.normal(size=n_rows)
+    return X, X @ [1000.0, 2.0, -1.0] + 3.0
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_stream_moments_keep_a_small_spread_on_large_values(sparse):
+    X, y = _far_from_zero()
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
+    X_in = sp.csr_matrix(X) if sparse else X
+    X_t = sparse_as_tensor(X_in, torch.device("cpu")) if sparse else torch.as_tensor(X)
+    moments = Moments.of(X_t, torch.as_tensor(y)[:, None], torch.as_tensor(w))
+    mean = np.average(X, axis=0, weights=w)
+    assert_allclose(moments.x_mean, mean, rtol=1e-15, atol=1e-15)
+    assert_allclose(moments.x_m2 / moments.weight, np.average((X - mean) ** 2, axis=0, weights=w),
+                    rtol=1e-9)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_partial_fit_learns_a_coefficient_on_large_values_with_a_small_spread(sparse):
+    X, y = _far_from_zero()
+    X_in = sp.csr_matrix(X) if sparse else X
+    reg = TorchLinearRegressor(solver="sgd", random_state=0)
+    for _ in range(300):
+        reg.partial_fit(X_in, y)
+    assert_allclose(reg.coef_, Ridge(alpha=0.0).fit(X, y).coef_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("weight", [1e-320, 1e307])
+def test_partial_fit_with_tiny_or_huge_weights_trains_as_with_unit_weights(solver, weight):
+    # One chunk's objective is the same for weights and alpha scaled together.
+    X, y = _line()
+    expected = TorchLinearRegressor(solver=solver, alpha=1.0, random_state=0)
+    reg = TorchLinearRegressor(solver=solver, alpha=weight, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(5):
+            expected.partial_fit(X, y)
+            reg.partial_fit(X, y, sample_weight=np.full(len(y), weight))
+    assert_allclose(reg.coef_, expected.coef_, rtol=1e-12)
+    assert_allclose(reg.loss_curve_, expected.loss_curve_, rtol=1e-12)
+
+
+def test_stream_chunks_with_weights_far_apart_merge_without_overflow():
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for weight in (1e-300, 1e307, 1.0, 1e-320):
+            reg.partial_fit(X, y, sample_weight=np.full(len(y), weight))
+    moments = reg._stream["moments"]
+    assert moments["unit"] == 1e307
+    assert_allclose(moments["x_mean"], X.mean(axis=0), rtol=1e-12)
+    assert np.isfinite(reg.coef_).all()
 
 
 # ------------------------------------------------ 4. current parameters apply
