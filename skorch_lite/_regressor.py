@@ -34,16 +34,23 @@ from ._precondition import fit_preconditioner
 from ._progress import Progress
 from ._solvers import SOLVERS, stochastic_only
 from ._state import fitted_state, restore_fitted, tensors_from_numpy, tensors_to_numpy
+from ._stopping import objective_value
 from ._stream import update_stream
 
 
 class FitInterruptedWarning(UserWarning):
-    """Training was interrupted (KeyboardInterrupt) and kept the model it had reached.
+    """Training was interrupted (KeyboardInterrupt) and kept the best model it had reached.
 
     The estimator is fitted and consistent; the warning's message gives the
-    number of iterations this call completed. Turn it into an error with
+    number of iterations this call completed. An interrupt before the first
+    iteration completed leaves the estimator exactly as it was before the
+    call (unfitted if it was). Turn the warning into an error with
     :func:`warnings.simplefilter` to stop a script instead.
     """
+
+
+class _NothingCompleted(Exception):
+    """Raised inside a fit interrupted before an iteration completed (see ``_fit``)."""
 
 
 def _sketch_size(n_features):
@@ -462,6 +469,17 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         saved = fitted_state(self)
         try:
             return self._fit_unguarded(X, y, sample_weight, incremental, reducer)
+        except _NothingCompleted:
+            # Interrupted before an iteration completed: there is no model of
+            # this call to keep, and an unfitted estimator stays unfitted.
+            restore_fitted(self, saved)
+            warnings.warn(
+                f"{type(self).__name__} was interrupted (KeyboardInterrupt) before "
+                "completing an iteration: nothing was completed, and the estimator "
+                "is unchanged.",
+                FitInterruptedWarning,
+            )
+            return self
         except BaseException:
             restore_fitted(self, saved)
             raise
@@ -512,10 +530,10 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 sketch_size=getattr(self, "_sketch_rows", None) or _sketch_size(X_t.shape[1]),
                 generator=generator, reducer=reducer,
             )
-        theta, gamma = self._initial_variables(precond, Y_t.shape[1], continues)
         objective = Objective(
             X_t, Y_t, w_train, precond, alpha, w_val=w_val, reducer=reducer
         )
+        theta, gamma = self._initial_variables(objective, continues, incremental)
 
         max_iter = 1 if incremental else self.max_iter
         result = train(
@@ -548,8 +566,22 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__} was interrupted (KeyboardInterrupt) after "
                 f"{result.n_iter} completed iteration(s) of this call; the fitted "
-                "model is the one reached by then.",
+                "model is the best reached by then (fit compares the start and every "
+                "completed iteration).",
                 FitInterruptedWarning,
+            )
+        elif not incremental and result.stalled_above_tol and self.solver != "lbfgs":
+            # Only mini-batch training stalls with Adam and SGD (see train).
+            above = ("still above its minimum by more than" if result.excess is None else
+                     f"an estimated {result.excess:.2g} (relative) above its minimum, more than")
+            warnings.warn(
+                f"TorchLinearRegressor stopped at iteration {result.n_iter} at the noise "
+                f"floor of mini-batch training: with a constant step (learning_rate_init="
+                f"{self.learning_rate_init}) in batches of {self.batch_size} rows the "
+                f"epochs stopped improving with the kept model's objective {above} "
+                f"tol={self.tol}. Lower learning_rate_init, raise batch_size, or train "
+                "on the full batch (batch_size=None).",
+                ConvergenceWarning,
             )
         elif not incremental and result.stalled_above_tol:
             warnings.warn(
@@ -659,19 +691,39 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             )
         return w_train, w_val, torch.sort(order[n_val:]).values
 
-    def _initial_variables(self, precond, n_targets, continues):
-        rank = precond.transform.shape[1]
-        zeros = dict(dtype=precond.transform.dtype, device=precond.transform.device)
-        if continues:
-            coef = to_torch(self.coef_, zeros["device"]).to(zeros["dtype"]).reshape(n_targets, -1)
-            intercept = to_torch(self.intercept_, zeros["device"]).to(zeros["dtype"])
-            intercept = intercept.expand(n_targets).clone()
-            theta, gamma = precond.variables(coef, intercept)
+    def _initial_variables(self, objective, continues, incremental):
+        """Where training starts: the previous model, or the sketch's least-squares solution.
+
+        ``partial_fit`` continues from the previous model. A warm start takes
+        whichever of the two has the lower objective (one evaluation each):
+        after ``set_params(alpha=...)`` or on other rows the previous model
+        may be far worse than the sketch's solution, which below the sketch
+        size is the exact optimum.
+        """
+        sketched = self._start_variables(objective.precond, None)
+        if not continues:
+            start = sketched
         else:
-            theta, gamma = precond.theta0.clone(), torch.zeros(n_targets, **zeros)
+            start = self._start_variables(objective.precond, (self.coef_, self.intercept_))
+            if not incremental and objective_value(objective, sketched) < objective_value(
+                objective, start
+            ):
+                start = sketched
+        return tuple(v.requires_grad_(True) for v in start)
+
+    def _start_variables(self, precond, model):
+        """``(theta, gamma)`` of ``model`` (``(coef, intercept)``), or the sketch's start for None."""
+        like = dict(dtype=precond.transform.dtype, device=precond.transform.device)
+        n_targets = precond.y_mean.shape[0]
+        if model is None:
+            theta, gamma = precond.theta0.clone(), torch.zeros(n_targets, **like)
+        else:
+            coef = to_torch(model[0], like["device"]).to(like["dtype"]).reshape(n_targets, -1)
+            intercept = to_torch(model[1], like["device"]).to(like["dtype"])
+            theta, gamma = precond.variables(coef, intercept.expand(n_targets).clone())
         if not self.fit_intercept:
-            gamma = torch.zeros(n_targets, **zeros)
-        return theta.requires_grad_(True), gamma.requires_grad_(True)
+            gamma = torch.zeros(n_targets, **like)
+        return theta, gamma
 
     def _optimizer_state_for(self, device):
         saved = getattr(self, "_optimizer_state", None)
@@ -688,6 +740,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         self._set_fitted_values(coef, intercept, y_ndim, result, resume, space, stream)
 
     def _set_fitted_values(self, coef, intercept, y_ndim, result, resume, space, stream):
+        if result.interrupted and result.n_iter == 0:
+            raise _NothingCompleted
         if not bool(torch.isfinite(coef).all() and torch.isfinite(intercept).all()):
             raise ValueError(
                 f"The fitted coefficients are not finite in {str(coef.dtype)[6:]}: the "

@@ -18,7 +18,7 @@ from sklearn.linear_model import Ridge
 import skorch_lite._regressor as regressor_module
 from skorch_lite import FitInterruptedWarning, TorchLinearRegressor
 from estimators import SketchedStart
-from skorch_lite._engine import _Stopper
+from skorch_lite._stopping import Stopper
 from skorch_lite._inputs import sparse_as_tensor
 from skorch_lite._progress import Progress
 from skorch_lite._stream import Moments
@@ -77,6 +77,30 @@ def test_a_diverging_fit_changes_nothing():
     before = _fitted(reg)
     with pytest.raises(ValueError, match="diverged"):
         reg.set_params(learning_rate_init=50.0, momentum=0.0).fit(X, y)
+    _assert_same_state(before, reg)
+
+
+@pytest.mark.parametrize("rate", [0.01, 1e-300])
+def test_a_call_that_starts_far_above_the_mean_predictor_has_not_diverged(rate):
+    # The model of one outlying row is ~300 times worse than the mean
+    # predictor of the whole stream: judged at the start, every later call
+    # "diverged" and was rolled back, so the estimator never recovered.
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", learning_rate_init=rate, random_state=0)
+    reg.partial_fit(X[:1], y[:1] + 30.0)
+    for _ in range(300):
+        reg.partial_fit(X, y)
+    assert reg.n_iter_ == 301
+    if rate == 0.01:
+        assert_allclose(reg.coef_, [1.0, 2.0, -1.0], atol=1e-6)
+
+
+def test_divergence_from_a_far_start_is_measured_from_the_start():
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", random_state=0).partial_fit(X[:1], y[:1] + 30.0)
+    before = _fitted(reg)
+    with pytest.raises(ValueError, match="diverged.*times its value at the start of this call"):
+        reg.set_params(learning_rate_init=1e6).partial_fit(X, y)
     _assert_same_state(before, reg)
 
 
@@ -307,10 +331,9 @@ def test_a_solver_change_between_partial_fit_calls_restarts_the_optimizer(before
 
 
 def test_patience_counts_from_the_first_comparison():
-    params = [torch.zeros(2)]
-    stopper = _Stopper(1e-8, 1, params)
-    assert not stopper.update(1.0, params)  # the first value is the reference
-    assert stopper.update(1.0, params)  # one iteration without improvement
+    stopper = Stopper(1e-8, 1)
+    assert not stopper.update(1.0)  # the first value is the reference
+    assert stopper.update(1.0)  # one iteration without improvement
 
 
 def test_n_iter_no_change_one_does_not_stop_lbfgs_before_the_optimum():
@@ -402,20 +425,69 @@ def test_an_interrupted_minibatch_fit_keeps_the_best_model_seen(monkeypatch):
     assert loss == pytest.approx(min(reg.loss_curve_), rel=1e-6)
 
 
-def test_an_interrupted_partial_fit_keeps_the_previous_model(monkeypatch):
-    X, y = _line()
-    reg = TorchLinearRegressor(solver="sgd").partial_fit(X, y)
-    coef = reg.coef_.copy()
-
+def _interrupt_every_step(monkeypatch, optimizer):
     def interrupted(self, closure=None):
         raise KeyboardInterrupt
 
-    # Mid-epoch: no iteration of this call completes.
-    monkeypatch.setattr(torch.optim.SGD, "step", interrupted)
-    with pytest.warns(FitInterruptedWarning, match="after 0 completed"):
-        reg.partial_fit(X, y)
-    assert reg.n_iter_ == 1 == len(reg.loss_curve_)
-    assert_array_equal(reg.coef_, coef)
+    monkeypatch.setattr(optimizer, "step", interrupted)
+
+
+@pytest.mark.parametrize("solver, optimizer", [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam)])
+def test_an_interrupt_that_completed_nothing_leaves_partial_fit_exactly_as_before(
+    monkeypatch, solver, optimizer
+):
+    # Mid-epoch: no iteration of this call completes, so nothing of it is
+    # kept: not the chunk's moments, not the optimizer's state, not a step.
+    X, y = _line()
+    reg = TorchLinearRegressor(solver=solver, batch_size=50).partial_fit(X, y)
+    before = _fitted(reg)
+    _interrupt_every_step(monkeypatch, optimizer)
+    with pytest.warns(FitInterruptedWarning, match="before completing an iteration.*unchanged"):
+        reg.partial_fit(X[:100] + 5.0, y[:100])
+    _assert_same_state(before, reg)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_an_interrupt_that_completed_nothing_leaves_an_unfitted_estimator_unfitted(
+    monkeypatch, method
+):
+    X, y = _line(5000)
+    y = y + np.random.default_rng(1).normal(size=5000)  # the start is not optimal
+    reg = TorchLinearRegressor(solver="lbfgs" if method == "fit" else "adam")
+    before = _fitted(reg)
+    _interrupt_every_step(monkeypatch, torch.optim.LBFGS if method == "fit" else torch.optim.Adam)
+    with pytest.warns(FitInterruptedWarning, match="before completing an iteration"):
+        getattr(reg, method)(X, y)
+    _assert_same_state(before, reg)
+    assert not hasattr(reg, "coef_")
+
+
+@pytest.mark.parametrize(
+    "solver, rate, at",
+    [
+        ("sgd", 0.3, 6),  # iteration 5 is 1.4 times lower than iteration 6
+        ("adam", 0.5, 2),  # the start is lower than both iterations
+    ],
+)
+def test_an_interrupted_full_batch_fit_keeps_the_best_of_the_start_and_iterations(
+    monkeypatch, solver, rate, at
+):
+    # Full-batch SGD and Adam at large steps do not decrease the objective
+    # monotonically: the last iterate is not the best model reached.
+    X, y = load_diabetes(return_X_y=True)
+    params = dict(solver=solver, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = SketchedStart(**params, learning_rate_init=1e-300, max_iter=1).fit(X, y)
+    start_loss = np.mean((y - start.predict(X)) ** 2)
+    _interrupt_progress_at(monkeypatch, at)
+    reg = SketchedStart(**params, learning_rate_init=rate)
+    with pytest.warns(FitInterruptedWarning, match=f"after {at} completed"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == at == len(reg.loss_curve_)
+    loss = np.mean((y - reg.predict(X)) ** 2)
+    assert loss == pytest.approx(min(start_loss, *reg.loss_curve_), rel=1e-9)
+    assert loss < reg.loss_curve_[-1] / 1.3
 
 
 # ------------------------------------------------ 7. partial_fit with L-BFGS
@@ -513,6 +585,56 @@ def test_defaults_still_warn_where_the_fit_is_not_at_the_optimum(solver):
     with pytest.warns(ConvergenceWarning, match="max_iter=20"):
         reg = SketchedStart(solver=solver, max_iter=20).fit(X, y)
     assert _gap(reg, X, y) > 1e-8
+
+
+def _above_the_sketch_size():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 5))
+    return X, X @ rng.normal(size=5) + rng.normal(size=3000)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_minibatch_fit_stopped_at_its_noise_floor_warns_with_the_excess(solver):
+    # At the defaults no epoch of batches of 32 beats the sketch's start,
+    # which is 1e-3 above the optimum: the patience rule is no certificate.
+    X, y = _above_the_sketch_size()
+    with pytest.warns(ConvergenceWarning, match=(
+        r"noise floor of mini-batch.*an estimated \S+ \(relative\) above.*Lower learning_rate_init, "
+        r"raise batch_size, or train on the full batch"
+    )):
+        reg = TorchLinearRegressor(solver=solver, batch_size=32, random_state=0).fit(X, y)
+    assert _gap(reg, X, y) > 1e-8
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_minibatch_fit_below_the_sketch_size_starts_at_the_optimum_and_does_not_warn(solver):
+    X, y = _above_the_sketch_size()
+    X, y = X[:1000], y[:1000]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg = TorchLinearRegressor(solver=solver, batch_size=32, random_state=0).fit(X, y)
+    assert reg.n_iter_ == 1
+    assert _gap(reg, X, y) <= 1e-8
+
+
+def test_warm_start_takes_the_sketch_solution_when_the_previous_model_is_worse():
+    # After set_params(alpha=1.0) the previous model is 5e-5 above the new
+    # optimum; the sketch's solution (every row of diabetes) is on it.
+    X, y = load_diabetes(return_X_y=True)
+    reg = TorchLinearRegressor(solver="adam", warm_start=True).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg.set_params(alpha=1.0).fit(X, y)
+    assert reg.n_iter_ == 1
+    assert_allclose(reg.coef_, Ridge(alpha=1.0).fit(X, y).coef_, rtol=1e-7)
+
+
+def test_warm_start_on_shifted_targets_neither_diverges_nor_starts_far():
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", warm_start=True).fit(X, y)
+    reg.fit(X, y + 50.0)
+    assert reg.n_iter_ == 1
+    assert reg.intercept_ == pytest.approx(53.0, abs=1e-9)
 
 
 def test_partial_fit_continues_a_model_pickled_before_the_stream_statistics():
