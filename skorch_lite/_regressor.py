@@ -111,7 +111,10 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         batch. ``"lbfgs"`` always uses the full batch. :meth:`fit` on
         mini-batches keeps the best model by the objective over all rows
         among the start and the ends of epochs (a constant step leaves a
-        noise floor, so the last epoch is not always the best).
+        noise floor, so the last epoch is not always the best), and counts
+        as converged only if that model meets the full-batch stopping rule
+        (one more pass over the rows); otherwise a ConvergenceWarning gives
+        its estimated excess and what to change.
     max_iter : int, default=200
         Maximum iterations (full batch) or epochs (mini-batches).
     tol : float, default=1e-8
@@ -140,7 +143,10 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         Seeds the row sketch, the shuffling and the validation split; the same
         value gives bit-identical results on the same device.
     warm_start : bool, default=False
-        Start :meth:`fit` from the previous solution. Its features and
+        Start :meth:`fit` from the previous solution, or from the sketch's
+        least-squares solution where that has the lower objective (after
+        ``set_params(alpha=...)`` or on other rows the previous model may be
+        the worse start; one evaluation of each decides). Its features and
         targets must have the counts of the previous fit (a ValueError names
         both otherwise; set ``warm_start=False`` to fit another shape).
     device : str or torch.device, default="cpu"
@@ -188,9 +194,16 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     -----
     A call to :meth:`fit` or :meth:`partial_fit` that raises leaves every
     fitted attribute as it was. A KeyboardInterrupt (Ctrl-C) during training
-    keeps the model reached by the last completed iteration (the best seen,
-    where mini-batch training or ``early_stopping`` keeps the best) and
-    warns with a :class:`FitInterruptedWarning`.
+    keeps the best model reached: for :meth:`fit`, the best by the objective
+    among the start and the completed iterations (on the validation rows
+    with ``early_stopping``); for :meth:`partial_fit`, the completed epoch.
+    It warns with a :class:`FitInterruptedWarning`. An interrupt before the
+    first iteration completed keeps nothing: the estimator is exactly as
+    before the call (unfitted if it was).
+
+    Training diverges (a ValueError, the estimator unchanged) when the
+    objective exceeds a hundred times the larger of that of predicting the
+    mean and its value at the start of the call.
 
     Examples
     --------
@@ -316,10 +329,14 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         chunk, centre and scale the problem, so a first chunk that does not
         vary in some direction (one row, a constant column) freezes
         nothing; the optimizer's state carries over between calls, so that
-        a stream of chunks trains like epochs over one data set. The first
-        call fixes the number of features and targets; a later chunk with
-        other counts raises a ValueError and changes nothing. See the user
-        guide's "partial_fit and warm_start" page.
+        a stream of chunks trains like epochs over one data set (SGD's
+        velocity only while ``momentum`` stays the same and non-zero). The
+        first call fixes the number of features and targets; a later chunk
+        with other counts raises a ValueError and changes nothing. Each
+        chunk's objective is normalized by its total weight, so its weights
+        may have any scale (1e-320 to 1e307); in the running means they
+        weigh against other chunks'. See the user guide's "partial_fit and
+        warm_start" page.
 
         Parameters
         ----------
