@@ -69,15 +69,28 @@ def weighted_squares(r, w, s):
     return _WeightedSquares.apply(r, w, s)
 
 
-def column_moments(X, w, block_bytes=1 << 24, float64=False, scale=None):
-    """Weighted column sums of ``X / scale`` and of its squares (float64), reading X once.
+def column_moments(X, w, block_bytes=1 << 24, float64=False, scale=None, shift=None):
+    """Weighted column sums of ``(X - shift) / scale`` and of its squares (float64), reading X once.
 
     Dense X is read in blocks of at most ``block_bytes``, so the squares
     never need a copy of the whole of X; sparse X squares its non-zeros only.
     ``float64=True`` squares each block in float64 (no float32 overflow);
     ``scale`` (per column, float64, dense X only) divides each block first,
-    so that squares of values of order 1e-160 do not underflow.
+    so that squares of values of order 1e-160 do not underflow. ``shift``
+    (per column, float64; needs ``float64=True``) is subtracted first: sums
+    of squares about a column's mean keep a spread of 1e-3 on values of
+    1e6, which the difference of uncentred sums loses to rounding.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skorch_lite._data import column_moments
+    >>> X = torch.tensor([[1e6 + 1e-3], [1e6 - 1e-3]], dtype=torch.float64)
+    >>> column_moments(X, torch.ones(2), float64=True, shift=torch.tensor([1e6], dtype=torch.float64))[1]
+    tensor([2.0000e-06], dtype=torch.float64)
     """
+    if X.layout != torch.strided and shift is not None:
+        return _sparse_shifted_moments(X, w, shift)
     if X.layout != torch.strided:
         squares = torch.sparse_csr_tensor(
             X.crow_indices(), X.col_indices(), X.values() ** 2, X.shape,
@@ -93,11 +106,34 @@ def column_moments(X, w, block_bytes=1 << 24, float64=False, scale=None):
         block, weights = X[start : start + step], w[start : start + step]
         if float64:
             block, weights = block.double(), weights.double()
+        if shift is not None:
+            block = block - shift
         if scale is not None:
             block = block / scale
         first += (weights @ block).double()
         second += (weights @ (block * block)).double()
     return first, second
+
+
+def _sparse_shifted_moments(X, w, shift):
+    """:func:`column_moments` of a CSR ``X`` about ``shift``, in float64.
+
+    A column's implicit zeros each deviate by ``-shift``: they enter through
+    their total weight, the rows' weight less that of the column's stored
+    entries (exactly zero where every row stores one).
+    """
+    crow, col, values = X.crow_indices(), X.col_indices(), X.values()
+    n_rows, n_cols = X.shape
+    w = w.double()
+    row_weight = torch.repeat_interleave(w, crow[1:] - crow[:-1])
+    deviation = values.double() - shift[col]
+    zeros = torch.zeros(n_cols, dtype=torch.float64, device=X.device)
+    first = zeros.index_add(0, col, row_weight * deviation)
+    second = zeros.index_add(0, col, row_weight * deviation**2)
+    stored = zeros.index_add(0, col, row_weight)
+    full = torch.bincount(col, minlength=n_cols) == n_rows
+    zero_weight = torch.where(full, 0.0, (w.sum() - stored).clamp(min=0.0))
+    return first - zero_weight * shift, second + zero_weight * shift**2
 
 
 def matmul_t(X, R):

@@ -8,10 +8,9 @@ problem, written in the preconditioned variables of :mod:`._precondition`:
 J is 1 at the zero model (with an intercept) and its Hessian is (close to) the
 identity, so one stopping rule and one set of learning rates serve every data
 set. The loop reads top to bottom: step, evaluate the accepted point, record,
-decide whether to stop.
+decide whether to stop (the rules are in :mod:`._stopping`).
 """
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -19,6 +18,7 @@ import torch
 from ._data import affine, take_rows, weighted_squares
 from ._solvers import load_state, make_optimizer, restart_momentum
 from ._reduce import LOCAL
+from ._stopping import BestSeen, Certificate, Divergence, Stopper
 
 
 class Objective:
@@ -185,114 +185,11 @@ class TrainResult:
     # Full batch: progress stopped (L-BFGS's line search found no decrease
     # twice, its memory cleared in between, or no relative improvement for
     # n_iter_no_change iterations) while the gradient was above the certificate.
+    # Mini-batches: the patience rule stopped a model that fails the certificate.
     stalled_above_tol: bool = False
-
-
-class _Stopper:
-    """No relative improvement by more than ``tol`` for ``n_iter_no_change`` iterations.
-
-    The first value seen is the first comparison's reference, never a
-    failure to improve (against ``inf`` the threshold ``inf - tol * inf`` is
-    NaN, which used to spend one unit of patience before any comparison).
-    """
-
-    def __init__(self, tol, n_iter_no_change, params):
-        # A numpy scalar tol would turn the threshold into a numpy scalar
-        # (and warn on inf arithmetic); a float keeps it plain.
-        self.tol, self.patience = float(tol), n_iter_no_change
-        self.best = None
-        self.best_values = [p.detach().clone() for p in params]
-        self.count = 0
-
-    def seed(self, value, params):
-        """Count the starting point as seen, without spending patience."""
-        self.best = value
-        self.best_values = [p.detach().clone() for p in params]
-
-    def update(self, value, params):
-        if self.best is None:
-            self.seed(value, params)
-            return False
-        if value < self.best:
-            self.best_values = [p.detach().clone() for p in params]
-        if value < self.best - self.tol * abs(self.best):
-            self.count = 0
-        else:
-            self.count += 1
-        self.best = min(self.best, value)
-        return self.count >= self.patience
-
-
-# The standardized objective of the model predicting the mean is 1. An
-# iterate a hundred times worse than that is not learning: it is diverging.
-DIVERGED = 100.0
-
-
-def _check_finite(loss, iteration, solver, learning_rate_init, limit=DIVERGED):
-    # L-BFGS's line search only accepts decreases: from a poor sketch start
-    # (a few rows for many) a large objective is where it starts, not where
-    # it diverged; only a non-finite one is an error.
-    if torch.isfinite(loss) and (loss <= limit or solver == "lbfgs"):
-        return
-    if solver == "lbfgs":
-        advice = (
-            "The data's magnitudes exceed what its dtype can hold: values too "
-            "large, or a model too small to represent (coefficients below ~1e-308, "
-            "e.g. X of order 1e160 with y of order 1e-160); rescale X or y, or "
-            "pass float64 data."
-        )
-    else:
-        advice = (
-            f"Lower learning_rate_init (now {learning_rate_init}) or use "
-            "solver='lbfgs'."
-        )
-    raise ValueError(
-        f"Training diverged at iteration {iteration}: the objective became "
-        f"{float(loss) / limit * DIVERGED:.3g} times that of predicting the mean. {advice}"
-    )
-
-
-def gradient_noise(precond, theta, safety=4.0):
-    """Half the squared norm of the gradient's rounding error, in ``theta`` units.
-
-    Each residual is rounded at ``eps`` times the largest term that formed
-    it: the target (``|y_mean| / y_scale`` in standardized units), the
-    uncentred prediction (``|x_mean @ beta_std|``) and the residual's own
-    unit scale. The preconditioned gradient sums them through an (almost)
-    orthonormal map, once per kept direction. A gradient smaller than this
-    cannot be reduced: the model is at the optimum to the data's precision
-    (a zero-loss fit, or one whose loss is far below eps, such as rows with
-    weights 1e20 fitted exactly beside rows of weight 1).
-    """
-    eps = torch.finfo(theta.dtype).eps
-    with torch.no_grad():
-        beta = precond.transform @ theta
-        scale = 1 + (precond.y_mean / precond.y_scale).abs() + (precond.x_mean @ beta).abs()
-    rank, n_targets = theta.shape
-    return float((safety * eps * scale) ** 2 @ torch.ones_like(scale)) * max(rank, 1) / n_targets
-
-
-def _largest_curvature(optimizer, params):
-    """An estimate (at least 1) of the largest eigenvalue of the Hessian in ``theta``.
-
-    1 for an exact preconditioner; a sketch's Hessian is only close to the
-    identity. L-BFGS's curvature pairs ``(s, y)`` give Rayleigh quotients
-    ``y.y / s.y`` of it; other solvers keep none.
-    """
-    state = optimizer.state.get(params[0], {}) if isinstance(optimizer, torch.optim.LBFGS) else {}
-    pairs = zip(state.get("old_dirs", ()), state.get("old_stps", ()))
-    return max([1.0, *(float(y @ y / (s @ y)) for y, s in pairs)])
-
-
-def _representation_noise(params, curvature, safety=4.0):
-    """Half the squared gradient that rounding the variables themselves leaves.
-
-    The optimum is only representable to ``eps * |theta|``; the Hessian turns
-    that into a gradient up to ``curvature`` times as large.
-    """
-    eps = torch.finfo(params[0].dtype).eps
-    size = math.sqrt(sum(float((p.detach() ** 2).sum()) for p in params))
-    return 0.5 * (safety * curvature * eps * size) ** 2
+    # Estimated relative excess of the kept mini-batch model, when it fails
+    # the certificate.
+    excess: float = None
 
 
 def train(
@@ -324,10 +221,10 @@ def train(
     * (full batch) half the squared gradient norm, which in these
       variables estimates how far the objective is above its minimum, is at
       most ``tol`` times the objective, or below the rounding noise of the
-      gradient itself (:func:`gradient_noise`, so that a zero-loss optimum is
-      recognised); for L-BFGS, whose line search compares objective values,
-      ``tol`` is at least ``2 * eps * log2(n)``, the precision of a sum
-      over ``n`` rows in the dtype; or
+      gradient itself (:func:`._stopping.gradient_noise`, so that a
+      zero-loss optimum is recognised); for L-BFGS, whose line search
+      compares objective values, ``tol`` is at least ``2 * eps * log2(n)``,
+      the precision of a sum over ``n`` rows in the dtype; or
     * (L-BFGS) a step leaves the variables unchanged: its line search found
       no decrease at this precision; or
     * the objective (minus the validation R^2 when the objective has
@@ -338,7 +235,10 @@ def train(
     With early stopping the model kept is the best on the validation rows;
     with mini-batches, the best by the objective over all rows among the
     starting point and the ends of epochs (the last epoch of a constant
-    step is not always the best).
+    step is not always the best), which counts as converged only if it
+    meets the full-batch rule (else ``stalled_above_tol`` and ``excess``
+    say how far it stopped). An interrupt (KeyboardInterrupt) keeps the best
+    model among the start and the completed iterations.
 
     The objective is that of the standardized problem, so both rules are
     free of the data's units. ``stop_early=False`` runs exactly
@@ -361,44 +261,33 @@ def train(
     # L-BFGS needs the full batch: its line search compares objective values.
     full_batch = solver == "lbfgs" or batch_size is None or batch_size >= n_rows
     memo = _MemoClosure(objective, params)
-    stopper = _Stopper(tol, n_iter_no_change, params)
+    stopper = Stopper(tol, n_iter_no_change)
+    certificate = Certificate(objective, optimizer, params, tol, n_rows)
+    divergence = Divergence(objective, params, solver, learning_rate_init)
     result = TrainResult()
     y_var = objective.report_scale
     validating = objective.w_val is not None
-    eps = torch.finfo(theta.dtype).eps
-    # A line search compares sums over n rows, which tell points apart only
-    # to ~eps log2(n) relative; the gradient rule alone resolves far less.
-    precision = 2 * eps * math.log2(n_rows + 2) if solver == "lbfgs" else 0.0
-    # Half the squared gradient is the excess exactly when the Hessian is
-    # the identity; a sketch's Hessian is within a factor ~2 of it (its
-    # smallest eigenvalue above 1/4 for an embedding of distortion 1/2).
-    sketch_factor = 1.0 if objective.precond.exact else 4.0
-    keep_best = stop_early and (validating or not full_batch)
-    if keep_best and not validating:
-        # A constant step leaves mini-batch training at a noise floor: the
-        # last epoch is not always the best, and may even be worse than the start.
+
+    def watched(entry):
         # Compared in y's units, as loss_curve_ reports the objective: with
         # several targets of different variances, the standardized sum ranks
         # points otherwise.
-        stopper.seed(float(memo.current().terms @ y_var), params)
+        return -float(entry.val_score) if validating else float(entry.terms @ y_var)
 
-    def certify(entry):
-        loss = float(entry.loss)
-        half_squared_gradient = 0.5 * sum(float((g**2).sum()) for g in entry.grads)
-        # Below the floors of what the arithmetic resolves no precision is
-        # gained: an excess of `precision` shows, through a Hessian whose
-        # largest eigenvalue is `curvature`, as a gradient that large.
-        curvature = _largest_curvature(optimizer, params)
-        # The objective is standardized (1 predicts the mean): below eps it
-        # is exact to the precision of y, so its relative excess is
-        # measured against eps at least (a zero-loss fit converges).
-        return (
-            sketch_factor * half_squared_gradient <= tol * max(loss, eps)
-            or half_squared_gradient
-            <= max(curvature * precision * loss, gradient_noise(objective.precond, theta)
-                   + _representation_noise(params, curvature))
-        )
-
+    # The best model seen (on the validation rows with early stopping):
+    # the one kept by mini-batch training and early stopping, and by a fit
+    # that is interrupted. The start is a candidate (it is evaluated anyway,
+    # by the first full-batch step or for the mini-batch patience).
+    best = BestSeen()
+    keep_best = stop_early and (validating or not full_batch)
+    if stop_early and not validating:
+        start = watched(memo.current())
+        best.offer(start, params)
+        if not full_batch:
+            # A constant step leaves mini-batch training at a noise floor:
+            # the last epoch is not always the best, and may even be worse
+            # than the start, from which patience counts.
+            stopper.update(start)
     if solver == "lbfgs":
         _relative_tolerance_change(optimizer, float(memo.current().loss))
     # The start (the exact solution on every row below the sketch size) may
@@ -407,7 +296,7 @@ def train(
     # sqrt(v) is its sign): from the optimum it walked away and took hundreds
     # of iterations to come back. The first iteration is then the check of
     # the start, with no step.
-    start_is_optimal = stop_early and not validating and certify(memo.current())
+    start_is_optimal = stop_early and not validating and certificate.holds(memo.current())
     unmoved = restarted = False
     # (iteration, values) of the last completed iteration, one assignment so
     # that an interrupt never finds the pair half-updated.
@@ -427,10 +316,9 @@ def train(
                 )
             else:
                 _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,
-                           shuffle, generator, iteration, solver, learning_rate_init)
+                           shuffle, generator, lambda loss: divergence.check(loss, iteration))
             entry = memo.current()
-            _check_finite(entry.loss, iteration, solver, learning_rate_init,
-                          getattr(objective, "diverged_above", DIVERGED))
+            divergence.check(entry.loss, iteration)
             if full_batch and solver == "sgd" and entry.loss > previous_loss:
                 # Heavy ball at a small step spirals into the optimum. Forgetting
                 # the velocity when the objective rises (adaptive restart,
@@ -446,6 +334,8 @@ def train(
             result.loss_curve.append(float(entry.terms @ y_var))
             if validating:
                 result.validation_scores.append(float(entry.val_score))
+            if stop_early:
+                best.offer(watched(entry), params)
             progress.update(iteration, result.loss_curve[-1],
                             result.validation_scores[-1] if validating else None)
             if callback is not None and callback(result):
@@ -455,9 +345,8 @@ def train(
                 continue
             if solver == "lbfgs":
                 _relative_tolerance_change(optimizer, float(entry.loss))
-            certified = start_is_optimal or full_batch and certify(entry)
-            watched = -float(entry.val_score) if validating else result.loss_curve[-1]
-            stalled = stopper.update(watched, params)
+            certified = start_is_optimal or full_batch and certificate.holds(entry)
+            stalled = stopper.update(watched(entry))
             # Full-batch Adam and SGD (with momentum) do not decrease the objective
             # monotonically: a pause in improvement is not convergence for them.
             if full_batch and solver != "lbfgs" and not validating:
@@ -485,22 +374,16 @@ def train(
         result.interrupted = True
         result.n_iter = last[0]
         del result.loss_curve[last[0]:], result.validation_scores[last[0]:]
-        with torch.no_grad():
-            for p, value in zip(params, last[1]):
-                p.copy_(value)
-        if keep_best and last[0] > 0:
-            # The interrupt may have come before the stopping rule saw the
-            # last completed iteration (evaluated already: a cache hit).
-            entry = memo.current()
-            stopper.update(-float(entry.val_score) if validating else float(entry.terms @ y_var),
-                           params)
+        _assign(params, last[1])
+        if stop_early and last[0] > 0:
+            # The interrupt may have come before the last completed
+            # iteration was offered (evaluated already: a cache hit).
+            best.offer(watched(memo.current()), params)
 
-    if keep_best:
-        # Keep the best model seen (on the validation rows with early
-        # stopping, by the objective over all rows for mini-batches).
-        with torch.no_grad():
-            for p, best in zip(params, stopper.best_values):
-                p.copy_(best)
+    if (keep_best or result.interrupted) and best.values is not None:
+        _assign(params, best.values)
+    if keep_best and not validating and not (result.interrupted or result.stopped_by_callback):
+        _judge_minibatch(result, certificate, memo.current())
     progress.close(result.n_iter, result.converged, result.interrupted,
                    result.stalled_above_tol)
     if result.interrupted and result.n_iter == 0:
@@ -509,6 +392,30 @@ def train(
     else:
         result.optimizer_state = optimizer.state_dict()
     return result
+
+
+def _assign(params, values):
+    with torch.no_grad():
+        for p, value in zip(params, values):
+            p.copy_(value)
+
+
+def _judge_minibatch(result, certificate, entry):
+    """Mini-batch training converged only where the model kept meets the full-batch rule.
+
+    One evaluation over every row. The patience rule stops a constant step
+    at its noise floor, which may be well above ``tol`` (at the defaults,
+    3000 x 5 rows in batches of 32 kept the sketch's start, 2e-3 above the
+    optimum); a model at the optimum converged even when it was reached
+    only by ``max_iter``.
+    """
+    if certificate.holds(entry):
+        result.converged = True
+        return
+    result.excess = certificate.excess(entry)
+    if result.converged:
+        result.converged = False
+        result.stalled_above_tol = True
 
 
 def _relative_tolerance_change(optimizer, loss):
@@ -525,7 +432,7 @@ def _relative_tolerance_change(optimizer, loss):
 
 
 def _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,
-               shuffle, generator, iteration, solver, learning_rate_init):
+               shuffle, generator, check):
     if shuffle:
         order = torch.randperm(n_rows, generator=generator)
     else:
@@ -545,5 +452,4 @@ def _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,
             return loss
 
         loss = optimizer.step(closure)
-        _check_finite(loss.detach(), iteration, solver, learning_rate_init,
-                      getattr(objective, "diverged_above", DIVERGED))
+        check(loss.detach())

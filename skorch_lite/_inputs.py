@@ -85,8 +85,11 @@ def sparse_as_tensor(X, device):
     (torch.sparse_csr, True)
     """
     X = X.tocsr()
-    if not X.has_sorted_indices:
-        X = X.sorted_indices()
+    if not X.has_canonical_format:
+        # Duplicated entries add up in products but not in squares: summed
+        # once here, every operation sees the matrix scipy means.
+        X = X.copy()
+        X.sum_duplicates()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
         tensor = torch.sparse_csr_tensor(
@@ -145,9 +148,13 @@ def to_torch(x, device):
 
     A tensor that requires grad is used detached: the engine differentiates
     its own variables only, and must neither build a graph through the
-    caller's data nor touch its ``.grad``.
+    caller's data nor touch its ``.grad``. A tensor made under
+    :func:`torch.inference_mode` is copied: autograd may not save it for the
+    backward pass, even as data.
     """
     if isinstance(x, torch.Tensor):
+        if x.is_inference():
+            x = x.clone()
         return x.detach().to(device)
     if isinstance(x, np.ndarray):
         return as_tensor(x, device)
@@ -169,7 +176,17 @@ def device_of(x):
 
 
 def to_numpy(x):
-    """A tensor or array-API array as numpy; numpy, scalars and None unchanged."""
+    """A tensor or array-API array as numpy; numpy, scalars and None unchanged.
+
+    A tensor that requires grad is detached first (numpy refuses it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skorch_lite._inputs import to_numpy
+    >>> to_numpy(torch.ones(2, requires_grad=True))
+    array([1., 1.], dtype=float32)
+    """
     if x is None or not _is_foreign_array(x):
         return x
     return to_torch(x, torch.device("cpu")).numpy()
@@ -195,7 +212,7 @@ def fit_inputs(estimator, X, y, sample_weight, *, reset, resolve_device):
         X = to_torch(X, device_of(X))
         device = resolve_device(X.device)
         X = check_tensor_X(estimator, X.to(device), reset=reset)
-        Y, y_ndim = _check_tensor_y(to_torch(y, device), X)
+        Y, y_ndim = _check_tensor_y(to_torch(y, device), X, type(estimator).__name__)
         if y_ndim == 2 and Y.shape[1] == 1 and _single_output(estimator):
             column_or_1d(np.zeros((1, 1)), warn=True)  # the same warning as numpy y
             y_ndim = 1
@@ -264,11 +281,17 @@ def check_tensor_X(estimator, X, *, reset):
     return X
 
 
-def _check_tensor_y(y, X):
+def _check_tensor_y(y, X, name):
     if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
         raise ValueError(
             f"Found input variables with inconsistent numbers of samples or a y "
             f"of the wrong shape: X has {X.shape[0]} rows, y has shape {tuple(y.shape)}."
+        )
+    if y.ndim == 2 and y.shape[1] == 0:
+        # validate_data's message for a numpy y without columns.
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={tuple(y.shape)}) while a "
+            f"minimum of 1 is required by {name}."
         )
     if y.is_complex():
         raise ValueError("Complex data not supported.")

@@ -34,16 +34,23 @@ from ._precondition import fit_preconditioner
 from ._progress import Progress
 from ._solvers import SOLVERS, stochastic_only
 from ._state import fitted_state, restore_fitted, tensors_from_numpy, tensors_to_numpy
+from ._stopping import objective_value
 from ._stream import update_stream
 
 
 class FitInterruptedWarning(UserWarning):
-    """Training was interrupted (KeyboardInterrupt) and kept the model it had reached.
+    """Training was interrupted (KeyboardInterrupt) and kept the best model it had reached.
 
     The estimator is fitted and consistent; the warning's message gives the
-    number of iterations this call completed. Turn it into an error with
+    number of iterations this call completed. An interrupt before the first
+    iteration completed leaves the estimator exactly as it was before the
+    call (unfitted if it was). Turn the warning into an error with
     :func:`warnings.simplefilter` to stop a script instead.
     """
+
+
+class _NothingCompleted(Exception):
+    """Raised inside a fit interrupted before an iteration completed (see ``_fit``)."""
 
 
 def _sketch_size(n_features):
@@ -128,7 +135,10 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         batch. ``"lbfgs"`` always uses the full batch. :meth:`fit` on
         mini-batches keeps the best model by the objective over all rows
         among the start and the ends of epochs (a constant step leaves a
-        noise floor, so the last epoch is not always the best).
+        noise floor, so the last epoch is not always the best), and counts
+        as converged only if that model meets the full-batch stopping rule
+        (one more pass over the rows); otherwise a ConvergenceWarning gives
+        its estimated excess and what to change.
     max_iter : int, default=200
         Maximum iterations (full batch) or epochs (mini-batches).
     tol : float, default=1e-8
@@ -157,7 +167,10 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         Seeds the row sketch, the shuffling and the validation split; the same
         value gives bit-identical results on the same device.
     warm_start : bool, default=False
-        Start :meth:`fit` from the previous solution. Its features and
+        Start :meth:`fit` from the previous solution, or from the sketch's
+        least-squares solution where that has the lower objective (after
+        ``set_params(alpha=...)`` or on other rows the previous model may be
+        the worse start; one evaluation of each decides). Its features and
         targets must have the counts of the previous fit (a ValueError names
         both otherwise; set ``warm_start=False`` to fit another shape).
     device : str or torch.device, default="cpu"
@@ -208,9 +221,16 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     -----
     A call to :meth:`fit` or :meth:`partial_fit` that raises leaves every
     fitted attribute as it was. A KeyboardInterrupt (Ctrl-C) during training
-    keeps the model reached by the last completed iteration (the best seen,
-    where mini-batch training or ``early_stopping`` keeps the best) and
-    warns with a :class:`FitInterruptedWarning`.
+    keeps the best model reached: for :meth:`fit`, the best by the objective
+    among the start and the completed iterations (on the validation rows
+    with ``early_stopping``); for :meth:`partial_fit`, the completed epoch.
+    It warns with a :class:`FitInterruptedWarning`. An interrupt before the
+    first iteration completed keeps nothing: the estimator is exactly as
+    before the call (unfitted if it was).
+
+    Training diverges (a ValueError, the estimator unchanged) when the
+    objective exceeds a hundred times the larger of that of predicting the
+    mean and its value at the start of the call.
 
     Examples
     --------
@@ -352,10 +372,14 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         chunk, centre and scale the problem, so a first chunk that does not
         vary in some direction (one row, a constant column) freezes
         nothing; the optimizer's state carries over between calls, so that
-        a stream of chunks trains like epochs over one data set. The first
-        call fixes the number of features and targets; a later chunk with
-        other counts raises a ValueError and changes nothing. See the user
-        guide's "partial_fit and warm_start" page.
+        a stream of chunks trains like epochs over one data set (SGD's
+        velocity only while ``momentum`` stays the same and non-zero). The
+        first call fixes the number of features and targets; a later chunk
+        with other counts raises a ValueError and changes nothing. Each
+        chunk's objective is normalized by its total weight, so its weights
+        may have any scale (1e-320 to 1e307); in the running means they
+        weigh against other chunks'. See the user guide's "partial_fit and
+        warm_start" page.
 
         Parameters
         ----------
@@ -452,8 +476,12 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         """
         if self._log_link:
             return self._deviance_explained(X, y, sample_weight)
-        if not isinstance(X, torch.Tensor) or get_config()["array_api_dispatch"]:
+        if get_config()["array_api_dispatch"]:
             return super().score(X, y, sample_weight)
+        if not isinstance(X, torch.Tensor):
+            # r2_score reads a tensor y through numpy, which refuses one that
+            # requires grad: cross_val_score then scored nan.
+            return super().score(X, to_numpy(y), to_numpy(sample_weight))
         # A tensor (possibly on a GPU) is scored where it lives.
         check_is_fitted(self)
         pred = self._predict_tensor(X)
@@ -505,6 +533,17 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         saved = fitted_state(self)
         try:
             return self._fit_unguarded(X, y, sample_weight, incremental, reducer)
+        except _NothingCompleted:
+            # Interrupted before an iteration completed: there is no model of
+            # this call to keep, and an unfitted estimator stays unfitted.
+            restore_fitted(self, saved)
+            warnings.warn(
+                f"{type(self).__name__} was interrupted (KeyboardInterrupt) before "
+                "completing an iteration: nothing was completed, and the estimator "
+                "is unchanged.",
+                FitInterruptedWarning,
+            )
+            return self
         except BaseException:
             restore_fitted(self, saved)
             raise
@@ -525,14 +564,12 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         X_t, Y_t = data.X, data.Y
-        weights, alpha = data.w, self.alpha
-        if not incremental:
-            # Weights scaled to at most 1, and alpha alike, have the same
-            # optimum and loss_curve_; sums of weights of 1e-320 or 1e300 do
-            # not. (Chunks of a stream keep their relative weights.)
-            largest = (reducer or LOCAL).cat(weights.max().reshape(1)).max()
-            if largest != 1:
-                weights, alpha = weights / largest, alpha / float(largest)
+        # Weights scaled to at most 1, and alpha alike, give the same
+        # objective (fit's, or one chunk's, each normalized by its own total
+        # weight) and loss_curve_; sums of weights of 1e-320 or 1e300 do not.
+        # The stream's moments get the caller's weights (update_stream counts
+        # them in units of the largest seen): chunks keep their relative weights.
+        weights, alpha = _scaled_weights(data.w, self.alpha, reducer)
         w_train, w_val, train_rows = self._split(weights, incremental, generator)
         datafit = None
         if self.loss != "squared_error":
@@ -564,13 +601,13 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 sketch_size=getattr(self, "_sketch_rows", None) or _sketch_size(X_t.shape[1]),
                 generator=generator, reducer=reducer,
             )
-        theta, gamma = self._initial_variables(precond, Y_t.shape[1], continues)
         if datafit is None:
             objective = Objective(X_t, Y_t, w_train, precond, alpha, w_val=w_val, reducer=reducer)
         else:
             extra = datafit.init_extra(self._stream_scale(precond, resume))
             objective = DatafitObjective(X_t, Y_t, w_train, precond, alpha, datafit, extra,
                                          w_val=w_val, reducer=reducer)
+        theta, gamma = self._initial_variables(objective, continues, incremental)
 
         max_iter = 1 if incremental else self.max_iter
         result = train(
@@ -605,8 +642,22 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__} was interrupted (KeyboardInterrupt) after "
                 f"{result.n_iter} completed iteration(s) of this call; the fitted "
-                "model is the one reached by then.",
+                "model is the best reached by then (fit compares the start and every "
+                "completed iteration).",
                 FitInterruptedWarning,
+            )
+        elif not incremental and result.stalled_above_tol and self.solver != "lbfgs":
+            # Only mini-batch training stalls with Adam and SGD (see train).
+            above = ("still above its minimum by more than" if result.excess is None else
+                     f"an estimated {result.excess:.2g} (relative) above its minimum, more than")
+            warnings.warn(
+                f"TorchLinearRegressor stopped at iteration {result.n_iter} at the noise "
+                f"floor of mini-batch training: with a constant step (learning_rate_init="
+                f"{self.learning_rate_init}) in batches of {self.batch_size} rows the "
+                f"epochs stopped improving with the kept model's objective {above} "
+                f"tol={self.tol}. Lower learning_rate_init, raise batch_size, or train "
+                "on the full batch (batch_size=None).",
+                ConvergenceWarning,
             )
         elif not incremental and result.stalled_above_tol:
             warnings.warn(
@@ -732,19 +783,39 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             )
         return w_train, w_val, torch.sort(order[n_val:]).values
 
-    def _initial_variables(self, precond, n_targets, continues):
-        rank = precond.transform.shape[1]
-        zeros = dict(dtype=precond.transform.dtype, device=precond.transform.device)
-        if continues:
-            coef = to_torch(self.coef_, zeros["device"]).to(zeros["dtype"]).reshape(n_targets, -1)
-            intercept = to_torch(self.intercept_, zeros["device"]).to(zeros["dtype"])
-            intercept = intercept.expand(n_targets).clone()
-            theta, gamma = precond.variables(coef, intercept)
+    def _initial_variables(self, objective, continues, incremental):
+        """Where training starts: the previous model, or the sketch's least-squares solution.
+
+        ``partial_fit`` continues from the previous model. A warm start takes
+        whichever of the two has the lower objective (one evaluation each):
+        after ``set_params(alpha=...)`` or on other rows the previous model
+        may be far worse than the sketch's solution, which below the sketch
+        size is the exact optimum.
+        """
+        sketched = self._start_variables(objective.precond, None)
+        if not continues:
+            start = sketched
         else:
-            theta, gamma = precond.theta0.clone(), torch.zeros(n_targets, **zeros)
+            start = self._start_variables(objective.precond, (self.coef_, self.intercept_))
+            if not incremental and objective_value(objective, sketched) < objective_value(
+                objective, start
+            ):
+                start = sketched
+        return tuple(v.requires_grad_(True) for v in start)
+
+    def _start_variables(self, precond, model):
+        """``(theta, gamma)`` of ``model`` (``(coef, intercept)``), or the sketch's start for None."""
+        like = dict(dtype=precond.transform.dtype, device=precond.transform.device)
+        n_targets = precond.y_mean.shape[0]
+        if model is None:
+            theta, gamma = precond.theta0.clone(), torch.zeros(n_targets, **like)
+        else:
+            coef = to_torch(model[0], like["device"]).to(like["dtype"]).reshape(n_targets, -1)
+            intercept = to_torch(model[1], like["device"]).to(like["dtype"])
+            theta, gamma = precond.variables(coef, intercept.expand(n_targets).clone())
         if not self.fit_intercept:
-            gamma = torch.zeros(n_targets, **zeros)
-        return theta.requires_grad_(True), gamma.requires_grad_(True)
+            gamma = torch.zeros(n_targets, **like)
+        return theta, gamma
 
     def _optimizer_state_for(self, device):
         saved = getattr(self, "_optimizer_state", None)
@@ -762,6 +833,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         self._set_fitted_values(coef, intercept, y_ndim, result, resume, space, stream)
 
     def _set_fitted_values(self, coef, intercept, y_ndim, result, resume, space, stream):
+        if result.interrupted and result.n_iter == 0:
+            raise _NothingCompleted
         self._fitted_link = "log" if self.loss in ("poisson", "gamma") else "identity"
         if self.loss != "huber" and hasattr(self, "scale_"):
             del self.scale_  # another loss's scale describes no model now
@@ -797,6 +870,14 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         else:
             self._stream = None
             self._optimizer_state = None
+
+
+def _scaled_weights(weights, alpha, reducer):
+    """``weights`` and ``alpha`` divided by the largest weight (of every process)."""
+    largest = (reducer or LOCAL).cat(weights.max().reshape(1)).max()
+    if largest == 1:
+        return weights, alpha
+    return weights / largest, alpha / float(largest)
 
 
 def _combine(results):

@@ -51,7 +51,13 @@ def load_state(optimizer, saved, *, learning_rate_init, momentum):
     ``load_state_dict`` also restores the saved parameter groups, so a
     ``learning_rate_init`` or ``momentum`` changed with ``set_params`` since
     would silently not apply: the caller's current values are put back.
-    Only the running state (Adam's moments, SGD's velocity) carries over.
+    Only the running state (Adam's moments, SGD's velocity) carries over,
+    and SGD's velocity only under the momentum that accumulated it. torch's
+    SGD with momentum 0 keeps, unused, the velocity it was given: saved
+    again, it came back many calls later with the momentum. A velocity
+    summed under another momentum has another size (about ``1 / (1 -
+    momentum)`` gradients), so a changed momentum restarts from a plain
+    gradient step, as :func:`restart_momentum` does when the objective rises.
 
     Examples
     --------
@@ -63,11 +69,17 @@ def load_state(optimizer, saved, *, learning_rate_init, momentum):
     >>> load_state(new, old.state_dict(), learning_rate_init=1e-6, momentum=0.5)
     >>> new.param_groups[0]["lr"], new.param_groups[0]["momentum"]
     (1e-06, 0.5)
+    >>> p.grad = torch.ones(3); old.step()
+    >>> load_state(new, old.state_dict(), learning_rate_init=0.01, momentum=0.0)
+    >>> "momentum_buffer" in new.state[p]
+    False
     """
     optimizer.load_state_dict(saved)
     for group in optimizer.param_groups:
         group["lr"] = learning_rate_init
         if "momentum" in group:
+            if momentum == 0 or group["momentum"] != momentum:
+                restart_momentum(optimizer)
             group["momentum"] = momentum
 
 
@@ -95,21 +107,35 @@ class stochastic_only:
     As :func:`sklearn.utils.metaestimators.available_if` (``hasattr`` is
     False otherwise, so meta-estimators do not offer it), but the
     AttributeError names the solvers that have the method: "has no attribute"
-    alone leaves a user guessing why.
+    alone leaves a user guessing why. The solver is checked again when the
+    method runs: a method taken from the class, or bound before
+    ``set_params(solver="lbfgs")``, must not run one L-BFGS epoch. An invalid
+    solver is left to parameter validation, which names the valid ones.
     """
 
     def __init__(self, method):
         self.method = method
         functools.update_wrapper(self, method)
 
-    def __get__(self, obj, owner=None):
-        if obj is None:
-            return self.method
-        if obj.solver not in STOCHASTIC:
+        @functools.wraps(method)
+        def checked(estimator, *args, **kwargs):
+            self._check(estimator)
+            return method(estimator, *args, **kwargs)
+
+        self.checked = checked
+
+    def _check(self, estimator):
+        solver = estimator.solver
+        if solver in SOLVERS and solver not in STOCHASTIC:
             raise AttributeError(
                 f"{self.method.__name__} is only available with solver in "
-                f"{STOCHASTIC}; this {type(obj).__name__} has "
-                f"solver={obj.solver!r}, which needs the whole data set at once. "
+                f"{STOCHASTIC}; this {type(estimator).__name__} has "
+                f"solver={solver!r}, which needs the whole data set at once. "
                 "Set solver='adam' or 'sgd' to learn from chunks."
             )
-        return self.method.__get__(obj, owner)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.checked
+        self._check(obj)
+        return self.checked.__get__(obj, owner)

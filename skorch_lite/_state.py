@@ -7,6 +7,9 @@ import torch
 def tensors_to_numpy(obj):
     """Replace every tensor in a nested dict/list structure by a numpy array.
 
+    Every array is a copy: torch's optimizers update their state in place,
+    and stored state must never change with a later call.
+
     Examples
     --------
     >>> import torch
@@ -15,7 +18,7 @@ def tensors_to_numpy(obj):
     {'a': [array([1., 1.], dtype=float32)]}
     """
     if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu().numpy()
+        return obj.detach().cpu().numpy().copy()
     if isinstance(obj, dict):
         return {key: tensors_to_numpy(value) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -24,9 +27,24 @@ def tensors_to_numpy(obj):
 
 
 def tensors_from_numpy(obj, device):
-    """Inverse of :func:`tensors_to_numpy`, placing the tensors on ``device``."""
+    """Inverse of :func:`tensors_to_numpy`, placing the tensors on ``device``.
+
+    Every tensor is a copy (``torch.as_tensor`` would share the array's
+    memory on the CPU): an optimizer resumed from stored state updates it in
+    place, which would change the stored state even when the call fails.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skorch_lite._state import tensors_from_numpy
+    >>> stored = {"buf": np.zeros(2)}
+    >>> tensors_from_numpy(stored, torch.device("cpu"))["buf"].add_(1.0)
+    tensor([1., 1.], dtype=torch.float64)
+    >>> stored["buf"]
+    array([0., 0.])
+    """
     if isinstance(obj, np.ndarray):
-        return torch.as_tensor(obj, device=device)
+        return torch.tensor(obj, device=device)
     if isinstance(obj, dict):
         return {key: tensors_from_numpy(value, device) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -3,12 +3,16 @@
 A Hypothesis state machine drives one estimator through fits, partial_fits,
 warm-start refits, ``set_params`` of any parameter, changes of the number of
 features and targets, of dtype, device and input type, bad input and
-interrupts. After every step the estimator is either unfitted or
+interrupts (in the loop, before an iteration completes, before the loop)
+and diverging steps. After every step the estimator is either unfitted or
 consistent (``coef_`` matches ``n_features_in_`` and the targets of the last
 successful call, ``predict`` is finite, ``len(loss_curve_) == n_iter_``), and
-a call that raised changed nothing.
+a call that raised, or was interrupted before completing an iteration,
+changed nothing in ``vars()``, bit for bit (the optimizer's saved state
+included).
 """
 
+import contextlib
 import copy
 import warnings
 from unittest import mock
@@ -18,11 +22,17 @@ import pandas as pd
 import torch
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 from sklearn.exceptions import ConvergenceWarning
 
 import skorch_lite._regressor as regressor_module
-from skorch_lite import TorchLinearRegressor
+from skorch_lite import FitInterruptedWarning, TorchLinearRegressor
 from skorch_lite._progress import Progress
 
 # Errors a call may legitimately raise on valid data; anything else is a bug.
@@ -77,13 +87,24 @@ def _make(n_rows, n_features, n_targets, dtype, kind, seed, bad=False):
 
 
 def _state(reg):
-    return copy.deepcopy(
-        {k: v for k, v in vars(reg).items() if k.endswith("_") or k.startswith("_")}
-    )
+    """Everything the estimator holds (parameters, fitted and private state), copied."""
+    return copy.deepcopy(vars(reg))
 
 
 def _same(a, b):
-    return a.keys() == b.keys() and all(repr(a[k]) == repr(b[k]) for k in a)
+    """Equal to the last bit, through dicts, lists and arrays (a repr rounds arrays)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        # equal_nan only for numbers: feature names are an object array.
+        return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+    if isinstance(a, torch.Tensor):
+        return a.dtype == b.dtype and torch.equal(a, b)
+    return a == b or (a != a and b != b)
 
 
 class EstimatorLifecycle(RuleBasedStateMachine):
@@ -100,9 +121,11 @@ class EstimatorLifecycle(RuleBasedStateMachine):
             method == "partial_fit" or self.reg.warm_start
         )
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                warnings.simplefilter("ignore", UserWarning)  # feature names, interrupts
+                warnings.simplefilter("ignore", UserWarning)  # feature names
+                # Checked first (the last filter set wins): recorded.
+                warnings.simplefilter("always", FitInterruptedWarning)
                 getattr(self.reg, method)(X, y)
         except AttributeError as error:
             assert method == "partial_fit" and self.reg.solver == "lbfgs", error
@@ -119,9 +142,19 @@ class EstimatorLifecycle(RuleBasedStateMachine):
             assert isinstance(error, KeyboardInterrupt) and expect is KeyboardInterrupt, error
         else:
             assert not bad, "bad input was accepted"
+            if any("before completing" in str(w.message) for w in caught):
+                # Interrupted with nothing completed: nothing of the call is kept.
+                assert _same(before, _state(self.reg)), "an empty interrupt changed the estimator"
+                return
             self.targets = data["n_targets"]
             return
         assert _same(before, _state(self.reg)), "a failed call changed the estimator"
+
+    @initialize(solver=st.sampled_from(["lbfgs", "adam", "sgd"]))
+    def choose_solver(self, solver):
+        # Starting with each solver, not only by a later set_params, makes
+        # short runs reach partial_fit's state (stream, optimizer moments).
+        self.reg.set_params(solver=solver)
 
     @rule(data=DATA)
     def fit(self, data):
@@ -156,6 +189,41 @@ class EstimatorLifecycle(RuleBasedStateMachine):
 
         with mock.patch.object(Progress, "update", interrupting):
             self._call(method, data)
+
+    @rule(data=DATA, method=st.sampled_from(["fit", "partial_fit"]))
+    def interrupt_before_an_iteration_completes(self, data, method):
+        # Ctrl-C in the first step: no iteration completes, so the call
+        # keeps nothing, and says so (a start that is already optimal takes
+        # no step, and completes).
+        steps = []
+
+        def interrupted(optimizer, closure=None):
+            steps.append(optimizer)
+            raise KeyboardInterrupt
+
+        before = _state(self.reg)
+        with contextlib.ExitStack() as patches:
+            for optimizer in (torch.optim.LBFGS, torch.optim.Adam, torch.optim.SGD):
+                patches.enter_context(mock.patch.object(optimizer, "step", interrupted))
+            self._call(method, data)
+        if steps:
+            assert _same(before, _state(self.reg)), "an interrupt that completed nothing changed it"
+
+    @rule(data=DATA)
+    def diverging_partial_fit(self, data):
+        # A partial_fit saves the optimizer's state (Adam's moments, SGD's
+        # velocity), which the same chunk again resumes (another would move
+        # the stream's moments and restart it); then a step a million times
+        # too large raises "diverged" (or, where the gradient vanishes,
+        # succeeds). A raise changes nothing, not even the saved state,
+        # which torch's optimizers update in place.
+        self._call("partial_fit", data)
+        rate = self.reg.learning_rate_init
+        self.reg.set_params(learning_rate_init=1e6)
+        try:
+            self._call("partial_fit", data)
+        finally:
+            self.reg.set_params(learning_rate_init=rate)
 
     @rule(data=DATA, method=st.sampled_from(["fit", "partial_fit"]))
     def interrupt_before_the_loop(self, data, method):

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_diabetes
@@ -17,8 +18,10 @@ from sklearn.linear_model import Ridge
 import skorch_lite._regressor as regressor_module
 from skorch_lite import FitInterruptedWarning, TorchLinearRegressor
 from estimators import SketchedStart
-from skorch_lite._engine import _Stopper
+from skorch_lite._stopping import Stopper
+from skorch_lite._inputs import sparse_as_tensor
 from skorch_lite._progress import Progress
+from skorch_lite._stream import Moments
 
 
 def _line(n_rows=300, seed=0):
@@ -33,15 +36,24 @@ def _fitted(reg):
 
 
 def _assert_same_state(before, reg):
-    after = _fitted(reg)
-    assert before.keys() == after.keys()
-    for key, value in before.items():
-        if isinstance(value, np.ndarray):
-            assert_array_equal(after[key], value)
-        elif key in ("_stream", "_optimizer_state"):
-            assert repr(after[key]) == repr(value)
-        else:
-            assert after[key] == value, key
+    _assert_equal_deeply(before, _fitted(reg))
+
+
+def _assert_equal_deeply(expected, actual, where="state"):
+    """Equal to the last bit, through dicts, lists and arrays (repr rounds arrays)."""
+    assert type(actual) is type(expected), where
+    if isinstance(expected, dict):
+        assert actual.keys() == expected.keys(), where
+        for key in expected:
+            _assert_equal_deeply(expected[key], actual[key], f"{where}[{key!r}]")
+    elif isinstance(expected, (list, tuple)):
+        assert len(actual) == len(expected), where
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            _assert_equal_deeply(e, a, f"{where}[{i}]")
+    elif isinstance(expected, np.ndarray):
+        assert_array_equal(actual, expected, err_msg=where, strict=True)
+    else:
+        assert actual == expected or (actual != actual and expected != expected), where
 
 
 # ------------------------------------------------ 1. a fit is atomic
@@ -66,6 +78,46 @@ def test_a_diverging_fit_changes_nothing():
     with pytest.raises(ValueError, match="diverged"):
         reg.set_params(learning_rate_init=50.0, momentum=0.0).fit(X, y)
     _assert_same_state(before, reg)
+
+
+@pytest.mark.parametrize("rate", [0.01, 1e-300])
+def test_a_call_that_starts_far_above_the_mean_predictor_has_not_diverged(rate):
+    # The model of one outlying row is ~300 times worse than the mean
+    # predictor of the whole stream: judged at the start, every later call
+    # "diverged" and was rolled back, so the estimator never recovered.
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", learning_rate_init=rate, random_state=0)
+    reg.partial_fit(X[:1], y[:1] + 30.0)
+    for _ in range(300):
+        reg.partial_fit(X, y)
+    assert reg.n_iter_ == 301
+    if rate == 0.01:
+        assert_allclose(reg.coef_, [1.0, 2.0, -1.0], atol=1e-6)
+
+
+def test_divergence_from_a_far_start_is_measured_from_the_start():
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", random_state=0).partial_fit(X[:1], y[:1] + 30.0)
+    before = _fitted(reg)
+    with pytest.raises(ValueError, match="diverged.*times its value at the start of this call"):
+        reg.set_params(learning_rate_init=1e6).partial_fit(X, y)
+    _assert_same_state(before, reg)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_a_failing_partial_fit_leaves_the_saved_optimizer_state_bit_for_bit(solver):
+    # The optimizer updates its state in place: resumed from the stored
+    # arrays without a copy, a step that then diverged changed them.
+    X, y = _line()
+    reg = TorchLinearRegressor(solver=solver).partial_fit(X, y).partial_fit(X, y)
+    snapshot = copy.copy(reg)
+    before = _fitted(reg)
+    with pytest.raises(ValueError, match="diverged"):
+        reg.set_params(learning_rate_init=1e6).partial_fit(X, y)
+    _assert_same_state(before, reg)
+    # A shallow copy taken before a later successful call is not changed by it.
+    reg.set_params(learning_rate_init=0.01).partial_fit(X, y)
+    _assert_same_state(before, snapshot)
 
 
 def test_an_unfitted_estimator_stays_unfitted_after_a_failed_fit():
@@ -164,6 +216,66 @@ def test_a_column_zero_in_the_first_chunk_still_learns():
     assert_allclose(reg.coef_, [1.0, 2.0, -1.0], atol=1e-2)
 
 
+def _far_from_zero(n_rows=300):
+    """A column of values 1e6 with a spread of 1e-3 beside two plain ones."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_rows, 3))
+    X[:, 0] = 1e6 + 1e-3 * rng.normal(size=n_rows)
+    return X, X @ [1000.0, 2.0, -1.0] + 3.0
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_stream_moments_keep_a_small_spread_on_large_values(sparse):
+    X, y = _far_from_zero()
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
+    X_in = sp.csr_matrix(X) if sparse else X
+    X_t = sparse_as_tensor(X_in, torch.device("cpu")) if sparse else torch.as_tensor(X)
+    moments = Moments.of(X_t, torch.as_tensor(y)[:, None], torch.as_tensor(w))
+    mean = np.average(X, axis=0, weights=w)
+    assert_allclose(moments.x_mean, mean, rtol=1e-15, atol=1e-15)
+    assert_allclose(moments.x_m2 / moments.weight, np.average((X - mean) ** 2, axis=0, weights=w),
+                    rtol=1e-9)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_partial_fit_learns_a_coefficient_on_large_values_with_a_small_spread(sparse):
+    X, y = _far_from_zero()
+    X_in = sp.csr_matrix(X) if sparse else X
+    reg = TorchLinearRegressor(solver="sgd", random_state=0)
+    for _ in range(300):
+        reg.partial_fit(X_in, y)
+    assert_allclose(reg.coef_, Ridge(alpha=0.0).fit(X, y).coef_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("weight", [1e-320, 1e307])
+def test_partial_fit_with_tiny_or_huge_weights_trains_as_with_unit_weights(solver, weight):
+    # One chunk's objective is the same for weights and alpha scaled together.
+    X, y = _line()
+    expected = TorchLinearRegressor(solver=solver, alpha=1.0, random_state=0)
+    reg = TorchLinearRegressor(solver=solver, alpha=weight, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(5):
+            expected.partial_fit(X, y)
+            reg.partial_fit(X, y, sample_weight=np.full(len(y), weight))
+    assert_allclose(reg.coef_, expected.coef_, rtol=1e-12)
+    assert_allclose(reg.loss_curve_, expected.loss_curve_, rtol=1e-12)
+
+
+def test_stream_chunks_with_weights_far_apart_merge_without_overflow():
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for weight in (1e-300, 1e307, 1.0, 1e-320):
+            reg.partial_fit(X, y, sample_weight=np.full(len(y), weight))
+    moments = reg._stream["moments"]
+    assert moments["unit"] == 1e307
+    assert_allclose(moments["x_mean"], X.mean(axis=0), rtol=1e-12)
+    assert np.isfinite(reg.coef_).all()
+
+
 # ------------------------------------------------ 4. current parameters apply
 
 
@@ -189,6 +301,22 @@ def test_momentum_set_between_partial_fit_calls_takes_effect():
     assert_allclose(kept.coef_ - first, (reg.coef_ - first) + 0.9 * first, rtol=1e-10)
 
 
+@pytest.mark.parametrize("pause", [[0.0, 0.0, 0.0], [0.5]])
+def test_a_velocity_is_not_carried_across_a_change_of_momentum(pause):
+    # After calls with momentum 0 (torch keeps, unused, the velocity it was
+    # given) or another momentum, the first step under 0.9 is a plain
+    # gradient step, as from a fresh start: not the velocity of long ago.
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", momentum=0.9)
+    for _ in range(5):
+        reg.partial_fit(X, y)
+    for momentum in pause:
+        reg.set_params(momentum=momentum).partial_fit(X, y)
+    plain = copy.deepcopy(reg).set_params(momentum=0.0).partial_fit(X, y)
+    reg.set_params(momentum=0.9).partial_fit(X, y)
+    assert_allclose(reg.coef_, plain.coef_, rtol=1e-12)
+
+
 @pytest.mark.parametrize("before, after", [("adam", "sgd"), ("sgd", "adam")])
 def test_a_solver_change_between_partial_fit_calls_restarts_the_optimizer(before, after):
     X, y = _line()
@@ -203,10 +331,9 @@ def test_a_solver_change_between_partial_fit_calls_restarts_the_optimizer(before
 
 
 def test_patience_counts_from_the_first_comparison():
-    params = [torch.zeros(2)]
-    stopper = _Stopper(1e-8, 1, params)
-    assert not stopper.update(1.0, params)  # the first value is the reference
-    assert stopper.update(1.0, params)  # one iteration without improvement
+    stopper = Stopper(1e-8, 1)
+    assert not stopper.update(1.0)  # the first value is the reference
+    assert stopper.update(1.0)  # one iteration without improvement
 
 
 def test_n_iter_no_change_one_does_not_stop_lbfgs_before_the_optimum():
@@ -298,20 +425,69 @@ def test_an_interrupted_minibatch_fit_keeps_the_best_model_seen(monkeypatch):
     assert loss == pytest.approx(min(reg.loss_curve_), rel=1e-6)
 
 
-def test_an_interrupted_partial_fit_keeps_the_previous_model(monkeypatch):
-    X, y = _line()
-    reg = TorchLinearRegressor(solver="sgd").partial_fit(X, y)
-    coef = reg.coef_.copy()
-
+def _interrupt_every_step(monkeypatch, optimizer):
     def interrupted(self, closure=None):
         raise KeyboardInterrupt
 
-    # Mid-epoch: no iteration of this call completes.
-    monkeypatch.setattr(torch.optim.SGD, "step", interrupted)
-    with pytest.warns(FitInterruptedWarning, match="after 0 completed"):
-        reg.partial_fit(X, y)
-    assert reg.n_iter_ == 1 == len(reg.loss_curve_)
-    assert_array_equal(reg.coef_, coef)
+    monkeypatch.setattr(optimizer, "step", interrupted)
+
+
+@pytest.mark.parametrize("solver, optimizer", [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam)])
+def test_an_interrupt_that_completed_nothing_leaves_partial_fit_exactly_as_before(
+    monkeypatch, solver, optimizer
+):
+    # Mid-epoch: no iteration of this call completes, so nothing of it is
+    # kept: not the chunk's moments, not the optimizer's state, not a step.
+    X, y = _line()
+    reg = TorchLinearRegressor(solver=solver, batch_size=50).partial_fit(X, y)
+    before = _fitted(reg)
+    _interrupt_every_step(monkeypatch, optimizer)
+    with pytest.warns(FitInterruptedWarning, match="before completing an iteration.*unchanged"):
+        reg.partial_fit(X[:100] + 5.0, y[:100])
+    _assert_same_state(before, reg)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_an_interrupt_that_completed_nothing_leaves_an_unfitted_estimator_unfitted(
+    monkeypatch, method
+):
+    X, y = _line(5000)
+    y = y + np.random.default_rng(1).normal(size=5000)  # the start is not optimal
+    reg = TorchLinearRegressor(solver="lbfgs" if method == "fit" else "adam")
+    before = _fitted(reg)
+    _interrupt_every_step(monkeypatch, torch.optim.LBFGS if method == "fit" else torch.optim.Adam)
+    with pytest.warns(FitInterruptedWarning, match="before completing an iteration"):
+        getattr(reg, method)(X, y)
+    _assert_same_state(before, reg)
+    assert not hasattr(reg, "coef_")
+
+
+@pytest.mark.parametrize(
+    "solver, rate, at",
+    [
+        ("sgd", 0.3, 6),  # iteration 5 is 1.4 times lower than iteration 6
+        ("adam", 0.5, 2),  # the start is lower than both iterations
+    ],
+)
+def test_an_interrupted_full_batch_fit_keeps_the_best_of_the_start_and_iterations(
+    monkeypatch, solver, rate, at
+):
+    # Full-batch SGD and Adam at large steps do not decrease the objective
+    # monotonically: the last iterate is not the best model reached.
+    X, y = load_diabetes(return_X_y=True)
+    params = dict(solver=solver, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = SketchedStart(**params, learning_rate_init=1e-300, max_iter=1).fit(X, y)
+    start_loss = np.mean((y - start.predict(X)) ** 2)
+    _interrupt_progress_at(monkeypatch, at)
+    reg = SketchedStart(**params, learning_rate_init=rate)
+    with pytest.warns(FitInterruptedWarning, match=f"after {at} completed"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == at == len(reg.loss_curve_)
+    loss = np.mean((y - reg.predict(X)) ** 2)
+    assert loss == pytest.approx(min(start_loss, *reg.loss_curve_), rel=1e-9)
+    assert loss < reg.loss_curve_[-1] / 1.3
 
 
 # ------------------------------------------------ 7. partial_fit with L-BFGS
@@ -321,6 +497,31 @@ def test_partial_fit_with_lbfgs_names_the_solvers_that_have_it():
     reg = TorchLinearRegressor()
     assert not hasattr(reg, "partial_fit")
     with pytest.raises(AttributeError, match=r"solver in \('adam', 'sgd'\).*solver='lbfgs'"):
+        reg.partial_fit(*_line())
+
+
+def test_partial_fit_taken_from_the_class_checks_the_solver_when_it_runs():
+    X, y = _line()
+    with pytest.raises(AttributeError, match=r"solver in \('adam', 'sgd'\).*solver='lbfgs'"):
+        TorchLinearRegressor.partial_fit(TorchLinearRegressor(), X, y)
+
+
+def test_partial_fit_bound_before_a_solver_change_checks_the_solver_when_it_runs():
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="adam")
+    bound = reg.partial_fit
+    reg.set_params(solver="lbfgs")
+    with pytest.raises(AttributeError, match="solver='lbfgs'"):
+        bound(X, y)
+    assert not hasattr(reg, "coef_")
+
+
+def test_partial_fit_with_an_invalid_solver_is_a_parameter_error():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    reg = TorchLinearRegressor(solver="newton")
+    assert hasattr(reg, "partial_fit")
+    with pytest.raises(InvalidParameterError, match="'solver' parameter"):
         reg.partial_fit(*_line())
 
 
@@ -384,6 +585,56 @@ def test_defaults_still_warn_where_the_fit_is_not_at_the_optimum(solver):
     with pytest.warns(ConvergenceWarning, match="max_iter=20"):
         reg = SketchedStart(solver=solver, max_iter=20).fit(X, y)
     assert _gap(reg, X, y) > 1e-8
+
+
+def _above_the_sketch_size():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 5))
+    return X, X @ rng.normal(size=5) + rng.normal(size=3000)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_minibatch_fit_stopped_at_its_noise_floor_warns_with_the_excess(solver):
+    # At the defaults no epoch of batches of 32 beats the sketch's start,
+    # which is 1e-3 above the optimum: the patience rule is no certificate.
+    X, y = _above_the_sketch_size()
+    with pytest.warns(ConvergenceWarning, match=(
+        r"noise floor of mini-batch.*an estimated \S+ \(relative\) above.*Lower learning_rate_init, "
+        r"raise batch_size, or train on the full batch"
+    )):
+        reg = TorchLinearRegressor(solver=solver, batch_size=32, random_state=0).fit(X, y)
+    assert _gap(reg, X, y) > 1e-8
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_minibatch_fit_below_the_sketch_size_starts_at_the_optimum_and_does_not_warn(solver):
+    X, y = _above_the_sketch_size()
+    X, y = X[:1000], y[:1000]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg = TorchLinearRegressor(solver=solver, batch_size=32, random_state=0).fit(X, y)
+    assert reg.n_iter_ == 1
+    assert _gap(reg, X, y) <= 1e-8
+
+
+def test_warm_start_takes_the_sketch_solution_when_the_previous_model_is_worse():
+    # After set_params(alpha=1.0) the previous model is 5e-5 above the new
+    # optimum; the sketch's solution (every row of diabetes) is on it.
+    X, y = load_diabetes(return_X_y=True)
+    reg = TorchLinearRegressor(solver="adam", warm_start=True).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg.set_params(alpha=1.0).fit(X, y)
+    assert reg.n_iter_ == 1
+    assert_allclose(reg.coef_, Ridge(alpha=1.0).fit(X, y).coef_, rtol=1e-7)
+
+
+def test_warm_start_on_shifted_targets_neither_diverges_nor_starts_far():
+    X, y = _line()
+    reg = TorchLinearRegressor(solver="sgd", warm_start=True).fit(X, y)
+    reg.fit(X, y + 50.0)
+    assert reg.n_iter_ == 1
+    assert reg.intercept_ == pytest.approx(53.0, abs=1e-9)
 
 
 def test_partial_fit_continues_a_model_pickled_before_the_stream_statistics():
