@@ -160,6 +160,7 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     budget = train_options["max_iter"]
     tol = train_options["tol"]
     best = None
+    previous_end = math.inf
     while budget > 0:
         precond, newton = _curvature_preconditioner(
             X, Y, w, datafit, alpha, coef, intercept, extra, precond_options)
@@ -196,8 +197,15 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             # very point: the Newton decrement is within tol.
             total.converged = True
             break
-        if result.stalled_above_tol and result.n_iter == 1:
+        end = result.loss_curve[-1] if result.loss_curve else math.inf
+        if result.stalled_above_tol and result.n_iter == 1 or end >= previous_end:
+            # A round that could not lower the objective (float32 data near
+            # its precision): more rounds would not either. Unless the round
+            # met the rule, the fit stops unconverged and says so.
+            total.stalled_above_tol = not result.converged
+            total.converged = result.converged
             break
+        previous_end = end
     if best is not None:
         _, coef, intercept, kept = best
         with torch.no_grad():

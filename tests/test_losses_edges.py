@@ -164,3 +164,18 @@ def test_poisson_scores_rows_of_zero_counts():
     reg = TorchLinearRegressor(loss="poisson").fit(X, y)
     score = reg.score(X[:5], np.zeros(5))
     assert np.isnan(score) or np.isfinite(score)
+
+
+@pytest.mark.parametrize("loss", ["poisson", "gamma", "huber"])
+def test_float32_unscaled_columns_stop_when_a_round_no_longer_lowers_the_objective(loss):
+    # Rounds at float32's precision went on to max_iter and warned.
+    rng = np.random.default_rng(0)
+    scales = np.logspace(-3, 4, 5)
+    X = (rng.normal(size=(200, 5)) * scales).astype(np.float32)
+    raw = (X / scales) @ [0.3, -0.2, 0.1, 0.2, -0.1]
+    y = {"poisson": rng.poisson(np.exp(raw)), "gamma": np.exp(raw) * rng.gamma(5.0, 0.2, 200),
+         "huber": raw + rng.standard_t(3, 200)}[loss].astype(np.float32)
+    reg = TorchLinearRegressor(loss=loss).fit(X, y)
+    reference = TorchLinearRegressor(loss=loss).fit(X.astype(np.float64), y.astype(np.float64))
+    assert reg.n_iter_ < 50
+    assert reg.loss_curve_[-1] == pytest.approx(reference.loss_curve_[-1], rel=1e-4)
