@@ -117,7 +117,10 @@ class Huber(Datafit):
         return [torch.zeros_like(self.sigma0).requires_grad_(True)]
 
     def sigma(self, extra):
-        return self.sigma0 * torch.exp(extra[0] / self.sigma0.sqrt())
+        # Floored at sqrt(tiny): a scale driven to 0 (rows fitted exactly,
+        # Adam's steps) would make r**2 / sigma infinite.
+        sigma = self.sigma0 * torch.exp(extra[0] / self.sigma0.sqrt())
+        return sigma.clamp_min(torch.finfo(sigma.dtype).tiny ** 0.5)
 
     def value(self, raw, Y, extra):
         sigma = self.sigma(extra)

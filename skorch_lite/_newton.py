@@ -212,8 +212,9 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             for variable, value in zip(extra, kept):
                 variable.copy_(value)
     values = datafit.extra_values(extra)
-    vanished = "scale" in values and _scale_vanishes(X, Y, w, datafit, coef, intercept, extra,
-                                                     tol, reducer)
+    # Only a converged L-BFGS fit is at the objective's infimum to judge.
+    vanished = lbfgs and total.converged and "scale" in values and _scale_vanishes(
+        X, Y, w, datafit, coef, intercept, extra, tol, reducer)
     return LossFit(coef.detach(), intercept.detach(), total, values, vanished)
 
 
@@ -358,20 +359,22 @@ def _accumulate(total, result):
     total.optimizer_state = result.optimizer_state
 
 
-def stream_preconditioner(precond, datafit, Y, w):
+def stream_preconditioner(precond, datafit, Y, w, extra):
     """Adapt ``partial_fit``'s running-moment preconditioner to a loss's raw prediction.
 
-    The stream's preconditioner standardizes y for squared error. For a
-    log link the intercept starts at the log of y's running mean, and the
-    raw prediction's scale is chosen so that the loss's curvature there,
-    ``mean(h) / 2``, plays the part of squared error's ``1 / y_scale**2``.
+    The stream's preconditioner standardizes y for squared error, whose
+    objective it divides by ``y_scale**2``; a loss's objective is in its
+    own units. So the raw prediction's scale is chosen so that the loss's
+    typical curvature at the start, ``median(h) / 2``, plays the part of
+    ``1 / y_scale**2``: otherwise SGD's steps grew with y's units (Huber on
+    1000 y overshot by 1000). For a log link the intercept starts at the
+    log of y's running mean.
     """
-    if datafit.link != "log":
-        return precond
-    # Chunks of zero counts so far: start at a mean of 1 (raw 0), not log 0.
-    y_mean = precond.y_mean
-    raw = torch.where(y_mean > 0, y_mean.clamp_min(torch.finfo(y_mean.dtype).tiny).log(),
-                      torch.zeros_like(y_mean))
-    h = datafit.curvature(raw.expand_as(Y), Y, [])
-    mean_h = (w @ h) / w.sum()
-    return replace(precond, y_mean=raw, y_scale=torch.rsqrt(mean_h / 2))
+    raw = precond.y_mean
+    if datafit.link == "log":
+        # Chunks of zero counts so far: start at a mean of 1 (raw 0), not log 0.
+        raw = torch.where(raw > 0, raw.clamp_min(torch.finfo(raw.dtype).tiny).log(),
+                          torch.zeros_like(raw))
+    h = datafit.curvature(raw.expand_as(Y), Y, extra).median(dim=0).values
+    h = torch.where(torch.isfinite(h) & (h > 0), h, torch.ones_like(h))
+    return replace(precond, y_mean=raw, y_scale=torch.rsqrt(h / 2))

@@ -597,7 +597,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             )
             precond = stream.basis.preconditioner(self.fit_intercept, X_t.dtype, device)
             if datafit is not None:
-                precond = stream_preconditioner(precond, datafit, Y_t, data.w)
+                extra = datafit.init_extra(self._stream_scale(precond, resume))
+                precond = stream_preconditioner(precond, datafit, Y_t, data.w, extra)
             # A rebuilt change of variables makes the optimizer's history
             # (steps in the old variables) meaningless.
             if resume and not stream.rebuilt:
@@ -612,7 +613,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         if datafit is None:
             objective = Objective(X_t, Y_t, w_train, precond, alpha, w_val=w_val, reducer=reducer)
         else:
-            extra = datafit.init_extra(self._stream_scale(precond, resume))
+            if not incremental:
+                extra = datafit.init_extra(self._stream_scale(precond, resume))
             objective = DatafitObjective(X_t, Y_t, w_train, precond, alpha, datafit, extra,
                                          w_val=w_val, reducer=reducer)
         theta, gamma = self._initial_variables(objective, continues, incremental)

@@ -179,3 +179,41 @@ def test_float32_unscaled_columns_stop_when_a_round_no_longer_lowers_the_objecti
     reference = TorchLinearRegressor(loss=loss).fit(X.astype(np.float64), y.astype(np.float64))
     assert reg.n_iter_ < 50
     assert reg.loss_curve_[-1] == pytest.approx(reference.loss_curve_[-1], rel=1e-4)
+
+
+@pytest.mark.parametrize("loss", ["huber", "quantile", "absolute_error"])
+def test_a_stream_of_any_loss_learns_the_same_whatever_the_units_of_y(loss):
+    # SGD's steps grew with y's units: Huber on 1000 y overshot by 1000.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = X @ [1.0, 2.0, 3.0] + 3.0
+    unit = TorchLinearRegressor(solver="sgd", loss=loss).partial_fit(X, y).coef_
+    scaled = TorchLinearRegressor(solver="sgd", loss=loss).partial_fit(X, 1000 * y).coef_
+    np.testing.assert_allclose(scaled / 1000, unit, rtol=1e-5)
+
+
+def test_adam_huber_with_early_stopping_fits_exact_data():
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    y = X @ [1.0, 2.0, 3.0] + 3.0
+    reg = TorchLinearRegressor(solver="adam", loss="huber", early_stopping=True).fit(X, y)
+    np.testing.assert_allclose(reg.coef_, [1.0, 2.0, 3.0], atol=1e-3)
+
+
+def test_a_failed_refit_restores_the_fitted_link(monkeypatch):
+    import skorch_lite._regressor as regressor_module
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    y = np.abs(X @ [1.0, 2.0, 3.0]) + 0.1
+    reg = TorchLinearRegressor(loss="poisson").fit(X, y)
+    pred = reg.predict(X)
+    reg.set_params(loss="huber")
+
+    def broken(self, value):
+        raise RuntimeError("after the link was set")
+
+    monkeypatch.setattr(regressor_module.ArraySpace, "put", broken)
+    with pytest.raises(RuntimeError):
+        reg.fit(X, y)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(reg.predict(X), pred)
