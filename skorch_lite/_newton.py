@@ -139,14 +139,13 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     reducer = reducer or LOCAL
     precond_options = dict(fit_intercept=fit_intercept, sketch_size=sketch_size,
                            generator=generator, reducer=reducer)
-    coef, intercept = start if start is not None else _default_start(
-        X, Y, w, datafit, alpha, precond_options)
-    with torch.no_grad():
-        raw, _ = _raw(X, coef, intercept)
-        residual_scale = torch.sqrt(
-            reducer.sum((w[:, None] * (Y - datafit.mean(raw)) ** 2).sum(0))
-            / reducer.sum(w.sum())
-        )
+    coef, intercept = _default_start(X, Y, w, datafit, alpha, precond_options)
+    if start is not None and _start_objective(X, Y, w, datafit, alpha, *start, reducer) <= (
+            _start_objective(X, Y, w, datafit, alpha, coef, intercept, reducer)):
+        # A warm start begins at the previous model unless the default start
+        # is better (after set_params(alpha=...), or on other rows).
+        coef, intercept = start
+    residual_scale = _residual_scale(X, Y, w, datafit, coef, intercept, reducer)
     extra = datafit.init_extra(residual_scale)
     lbfgs = train_options["solver"] == "lbfgs"
     if not datafit.smooth:
@@ -242,6 +241,25 @@ def _scale_vanishes(X, Y, w, datafit, coef, intercept, extra, tol, reducer):
     decrement = slope.detach() ** 2 / (2 * curvature.clamp_min(torch.finfo(u.dtype).tiny))
     falling = slope.detach() > 0
     return bool((falling & (decrement > 4 * tol * J.detach())).any())
+
+
+def _residual_scale(X, Y, w, datafit, coef, intercept, reducer):
+    """Root weighted mean square of the residuals (in y's units) of a model."""
+    with torch.no_grad():
+        raw, _ = _raw(X, coef, intercept)
+        return torch.sqrt(reducer.sum((w[:, None] * (Y - datafit.mean(raw)) ** 2).sum(0))
+                          / reducer.sum(w.sum()))
+
+
+def _start_objective(X, Y, w, datafit, alpha, coef, intercept, reducer):
+    """The objective of a candidate start (Huber's scale at its residuals' size)."""
+    with torch.no_grad():
+        extra = datafit.init_extra(_residual_scale(X, Y, w, datafit, coef, intercept, reducer))
+        raw, _ = _raw(X, coef, intercept)
+        values = datafit.value(raw, Y, [e.detach() for e in extra])
+        total = reducer.sum((values * w[:, None]).sum()) + alpha * float((coef**2).sum())
+        value = float(total / reducer.sum(w.sum()))
+    return value if math.isfinite(value) else math.inf
 
 
 def _final_delta(datafit, loss, tol):

@@ -217,3 +217,17 @@ def test_a_failed_refit_restores_the_fitted_link(monkeypatch):
         reg.fit(X, y)
     monkeypatch.undo()
     np.testing.assert_array_equal(reg.predict(X), pred)
+
+
+@pytest.mark.parametrize("loss", ["poisson", "huber"])
+def test_a_warm_start_of_any_loss_takes_the_better_start(loss):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = rng.poisson(np.exp(X @ [0.3, -0.2, 0.1] + 1.0)).astype(float)
+    reg = TorchLinearRegressor(loss=loss, warm_start=True).fit(X, y)
+    first = reg.n_iter_
+    reg.fit(X, y)  # the previous model is the optimum: one round confirms it
+    assert reg.n_iter_ <= first
+    cold = TorchLinearRegressor(loss=loss, alpha=1e4).fit(X, y)
+    warm = reg.set_params(alpha=1e4).fit(X, y)
+    np.testing.assert_allclose(warm.coef_, cold.coef_, rtol=1e-5, atol=1e-8)
