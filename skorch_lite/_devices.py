@@ -143,7 +143,23 @@ def fit_threads(X):
     1
     """
     values = X._nnz() if X.layout != torch.strided else X.numel()
-    if X.device.type != "cpu" or values >= SMALL_FIT_VALUES:
+    with one_thread_if(X.device.type == "cpu" and values < SMALL_FIT_VALUES):
+        yield
+
+
+@contextmanager
+def one_thread_if(small):
+    """Run the block on one torch thread when ``small``, then restore the caller's count.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skorch_lite._devices import one_thread_if
+    >>> with one_thread_if(True):
+    ...     torch.get_num_threads()
+    1
+    """
+    if not small:
         yield
         return
     threads = torch.get_num_threads()

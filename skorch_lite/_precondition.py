@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import torch
 
 from ._data import column_moments, take_rows
+from ._devices import one_thread_if
 from ._sketch import count_sketch
 from ._reduce import LOCAL
 
@@ -370,15 +371,8 @@ def _few_threads(matrix, small=1 << 21):
     LAPACK's threads only cost there: measured on 2 busy cores, the SVD of a
     2000 x 100 float64 sketch took 0.31 s on 2 threads and 0.006 s on one.
     """
-    if matrix.device.type != "cpu" or matrix.numel() > small:
+    with one_thread_if(matrix.device.type == "cpu" and matrix.numel() <= small):
         yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _onto_row_space(AD, U, S, V, D, transform):
