@@ -11,12 +11,11 @@ TBB, spins for a while after its work and would slow the next library's
 fit; within a block a fit only follows its own kind.)
 """
 
-import contextlib
 import statistics
 import time
 import warnings
 
-import torch
+from skorch_lite._devices import one_thread_if
 
 from _methods import Direct, Torch, _linear_regression, _ridge_cholesky, intelex_methods
 from _optimum import Optimum
@@ -25,14 +24,9 @@ from _workloads import small_float64
 REFERENCE = 'Ridge(solver="cholesky")'
 
 
-@contextlib.contextmanager
 def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    # What a caller would write around a fit; the library's own context.
+    return one_thread_if(True)
 
 
 class _OneThread(Torch):

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from ._data import affine, take_rows
-from ._engine import TrainResult, train
+from ._engine import TrainResult, r2_from_sums, train
 from ._losses import check_finite_loss
 from ._precondition import fit_preconditioner
 from ._reduce import LOCAL
@@ -63,9 +63,6 @@ class DatafitObjective:
         self.unit_weights = bool((w == 1).all())
         self.diverged_above = float("inf")
 
-    def coefficients(self, theta, gamma):
-        return self.precond.coefficients(theta, gamma)
-
     def raw(self, theta, gamma, rows=None):
         coef, intercept = self.precond.coefficients(theta, gamma)
         X = self.X if rows is None else take_rows(self.X, rows)
@@ -92,8 +89,6 @@ class DatafitObjective:
 
 def fraction_explained(datafit, raw, Y, w):
     """R^2 (identity link) or the fraction of deviance explained, D^2 (log link), per target."""
-    from ._engine import r2_from_sums
-
     if hasattr(datafit, "exact_value"):
         # The pinball losses: d2_pinball_score, against the best constant quantile.
         null = datafit.null_raw(Y, w).expand_as(Y)

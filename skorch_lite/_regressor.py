@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._callbacks import FitTasks, linear_model_snapshot
 from ._devices import fit_threads, resolve_device
 from ._reduce import LOCAL
-from ._engine import Objective, r2_from_sums, train
+from ._engine import Objective, TrainResult, r2_from_sums, train
 from ._inputs import (
     ArraySpace,
     check_tensor_X,
@@ -892,8 +892,6 @@ def _scaled_weights(weights, alpha, reducer):
 
 def _combine(results):
     """One result for targets fitted one by one: the mean objective, curves padded by their end."""
-    from ._engine import TrainResult
-
     if len(results) == 1:
         return results[0]
     n_iter = max(r.n_iter for r in results)
