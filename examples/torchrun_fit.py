@@ -62,7 +62,12 @@ def fit_shards(directory, output=None, threads=None, time_iterations=0):
 
     dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:
-        return fit_rank(directory, output, threads, time_iterations)
+        result = fit_rank(directory, output, threads, time_iterations)
+        # Every rank done with the group before any tears it down: a rank
+        # leaving while another still wrote its output once aborted at exit
+        # in gloo ("terminate called without an active exception").
+        dist.barrier()
+        return result
     finally:
         dist.destroy_process_group()
 
