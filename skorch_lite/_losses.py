@@ -118,8 +118,12 @@ class Huber(Datafit):
 
     def sigma(self, extra):
         # Floored at sqrt(tiny): a scale driven to 0 (rows fitted exactly,
-        # Adam's steps) would make r**2 / sigma infinite.
-        sigma = self.sigma0 * torch.exp(extra[0] / self.sigma0.sqrt())
+        # Adam's steps) would make r**2 / sigma infinite. Continued past
+        # exp's range (safe_exp): an Adam step of fixed length in v can ask
+        # for exp(1e4) when sigma0 is tiny; that trial is then a large,
+        # finite objective that the optimizer walks back from, not an
+        # infinite loss that ends the fit.
+        sigma = self.sigma0 * safe_exp(extra[0] / self.sigma0.sqrt())
         return sigma.clamp_min(torch.finfo(sigma.dtype).tiny ** 0.5)
 
     def value(self, raw, Y, extra):

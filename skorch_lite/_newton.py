@@ -239,11 +239,19 @@ def _scale_vanishes(X, Y, w, datafit, coef, intercept, extra, tol, reducer):
 
 
 def _residual_scale(X, Y, w, datafit, coef, intercept, reducer):
-    """Root weighted mean square of the residuals (in y's units) of a model."""
+    """Root weighted mean square of the residuals (in y's units) of a model.
+
+    Floored at sqrt(eps) of y's mean magnitude: Huber's scale starts
+    there and moves as ``sigma0 * exp(v / sqrt(sigma0))``. Residuals at
+    rounding level (rows fitted exactly) would make sqrt(sigma0) ~1e-8,
+    and one Adam step of length 1e-3 in v a factor exp(3e4) in sigma.
+    """
     with torch.no_grad():
         raw, _ = _raw(X, coef, intercept)
-        return torch.sqrt(reducer.sum((w[:, None] * (Y - datafit.mean(raw)) ** 2).sum(0))
-                          / reducer.sum(w.sum()))
+        total = reducer.sum(w.sum())
+        rms = torch.sqrt(reducer.sum((w[:, None] * (Y - datafit.mean(raw)) ** 2).sum(0)) / total)
+        size = reducer.sum((w[:, None] * Y.abs()).sum(0)) / total
+        return torch.maximum(rms, torch.finfo(Y.dtype).eps ** 0.5 * size)
 
 
 def _start_objective(X, Y, w, datafit, alpha, coef, intercept, reducer):

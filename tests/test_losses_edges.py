@@ -192,11 +192,18 @@ def test_a_stream_of_any_loss_learns_the_same_whatever_the_units_of_y(loss):
     np.testing.assert_allclose(scaled / 1000, unit, rtol=1e-5)
 
 
-def test_adam_huber_with_early_stopping_fits_exact_data():
-    X = np.random.default_rng(0).normal(size=(300, 3))
-    y = X @ [1.0, 2.0, 3.0] + 3.0
-    reg = TorchLinearRegressor(solver="adam", loss="huber", early_stopping=True).fit(X, y)
-    np.testing.assert_allclose(reg.coef_, [1.0, 2.0, 3.0], atol=1e-3)
+@pytest.mark.parametrize("seed, p, early_stopping", [
+    (0, 3, True), (2, 1, True), (5, 8, False), (7, 1, False), (25, 8, True)])
+def test_adam_huber_fits_exact_data(seed, p, early_stopping):
+    # Rows fitted exactly make the start scale rounding-sized; one Adam step
+    # of fixed length in the log-scale variable then asked exp() for 1e4 and
+    # the loss became infinite (these seeds, before the fix).
+    X = np.random.default_rng(seed).normal(size=(300, p))
+    coef = np.arange(1.0, p + 1)
+    y = X @ coef + 3.0
+    reg = TorchLinearRegressor(solver="adam", loss="huber", early_stopping=early_stopping,
+                               random_state=seed).fit(X, y)
+    np.testing.assert_allclose(reg.coef_, coef, atol=1e-3)
 
 
 def test_a_failed_refit_restores_the_fitted_link(monkeypatch):
