@@ -4,6 +4,10 @@ import functools
 
 import torch
 
+from ._lazy_dynamo import defer_dynamo_import
+
+defer_dynamo_import()
+
 SOLVERS = ("lbfgs", "adam", "sgd")
 # Solvers that can take one epoch at a time (partial_fit): L-BFGS's history
 # and line search assume one fixed objective.
