@@ -262,7 +262,8 @@ def train(
     full_batch = solver == "lbfgs" or batch_size is None or batch_size >= n_rows
     memo = _MemoClosure(objective, params)
     stopper = Stopper(tol, n_iter_no_change)
-    certificate = Certificate(objective, optimizer, params, tol, n_rows)
+    certificate = Certificate(objective, optimizer, params, tol, rows_in_every_process(
+        objective, n_rows))
     divergence = Divergence(objective, params, solver, learning_rate_init)
     result = TrainResult()
     y_var = objective.report_scale
@@ -429,6 +430,18 @@ def _relative_tolerance_change(optimizer, loss):
     group = optimizer.param_groups[0]
     dtype = group["params"][0].dtype
     group["tolerance_change"] = max(torch.finfo(dtype).eps * loss, torch.finfo(dtype).tiny)
+
+
+def rows_in_every_process(objective, n_rows):
+    """``n_rows`` summed over the processes of a data-parallel fit.
+
+    Precision floors grow with the number of rows a sum runs over; computed
+    from each process's own shard they differed, so one process stopped
+    while another went on to a collective that never came (a hang).
+    """
+    if objective.reducer.world_size == 1:
+        return n_rows
+    return int(objective.reducer.sum(objective.w.new_tensor([float(n_rows)])).item())
 
 
 def _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,

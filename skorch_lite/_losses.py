@@ -27,15 +27,18 @@ import torch
 from ._reduce import LOCAL
 
 def safe_exp(raw):
-    """``exp(raw)``, continued beyond ``log(max) / 2`` by its second-order Taylor polynomial.
+    """``exp(raw)``, continued beyond ``log(max) / 3`` by its second-order Taylor polynomial.
 
     A line search may try a step whose prediction overflows exp; a convex,
     finite continuation makes that trial point merely bad (rejected), not
-    an infinite loss that ends the fit. Half the exponent range leaves the
-    polynomial room (``d**2`` up to ~1e154 in float64). The optimum never
-    lies there: ``exp(354)`` counts, or ``exp(44)`` in float32.
+    an infinite loss that ends the fit. A third of the exponent range
+    leaves room for the polynomial and for the squares L-BFGS forms of the
+    gradient (``exp(236)**2`` is ~1e205 in float64); at half the range a
+    trial step of 1e4 made them overflow and the direction NaN. Callers
+    centre ``raw`` on the data's scale, so the optimum never lies there:
+    ``exp(236)``, or ``exp(29)`` in float32, times y's size.
     """
-    top = math.log(torch.finfo(raw.dtype).max) / 2
+    top = math.log(torch.finfo(raw.dtype).max) / 3
     d = torch.clamp(raw - top, min=0)
     return torch.exp(torch.clamp(raw, max=top)) * (1 + d + d * d / 2)
 
@@ -103,11 +106,13 @@ class Huber(Datafit):
     ``2 epsilon |z| - epsilon**2`` beyond (Owen, "A robust hybrid of lasso
     and ridge regression", 2007, as scikit-learn). The objective is jointly
     convex in the coefficients and ``sigma``. ``sigma`` is optimized as
-    ``sigma0 * exp(v / sqrt(sigma0))``: positive, and with a curvature in
-    ``v`` of order 1, as the preconditioned coefficients have.
+    ``sigma0 * exp(v * sqrt(unit / sigma0))``: positive, and with a
+    curvature in ``v`` of order 1, as the preconditioned coefficients have,
+    in the objective standardized by ``unit`` (its null model's value).
     """
 
     name = "huber"
+    unit = 1.0
 
     def __init__(self, epsilon):
         self.epsilon = float(epsilon)
@@ -117,22 +122,33 @@ class Huber(Datafit):
         return [torch.zeros_like(self.sigma0).requires_grad_(True)]
 
     def sigma(self, extra):
-        # Floored at sqrt(tiny): a scale driven to 0 (rows fitted exactly,
-        # Adam's steps) would make r**2 / sigma infinite. Continued past
+        # Floored (at sqrt(tiny) of sigma0, or tiny): a scale driven to 0
+        # (rows fitted exactly, Adam's steps) would make |r| / sigma
+        # infinite. Relative, so that y of 1e-200 keeps its scale. Continued past
         # exp's range (safe_exp): an Adam step of fixed length in v can ask
         # for exp(1e4) when sigma0 is tiny; that trial is then a large,
         # finite objective that the optimizer walks back from, not an
         # infinite loss that ends the fit.
-        sigma = self.sigma0 * safe_exp(extra[0] / self.sigma0.sqrt())
-        return sigma.clamp_min(torch.finfo(sigma.dtype).tiny ** 0.5)
+        sigma = self.sigma0 * safe_exp(extra[0] * torch.sqrt(self.unit / self.sigma0))
+        tiny = torch.finfo(sigma.dtype).tiny
+        return torch.maximum(sigma, (self.sigma0 * tiny**0.5).clamp_min(tiny))
 
     def value(self, raw, Y, extra):
-        sigma = self.sigma(extra)
-        z = (Y - raw).abs() / sigma
+        return self.value_at_scale(raw, Y, self.sigma(extra))
+
+    def value_at_scale(self, raw, Y, sigma):
+        """``sigma (1 + H(r / sigma))``, without forming ``r / sigma`` beyond ``epsilon``.
+
+        Beyond, the loss is ``sigma (1 - epsilon**2) + 2 epsilon |r|``; within,
+        ``sigma + (a / sigma) a`` with ``a = min(|r|, epsilon sigma)``, so no
+        branch, selected or not, overflows when sigma is tiny (y of 1e-200,
+        rows fitted exactly), and autograd never meets ``0 * inf``.
+        """
         eps = self.epsilon
-        inside = z <= eps
-        huber = torch.where(inside, z * z, 2 * eps * z - eps * eps)
-        return sigma * (1 + huber)
+        r = (Y - raw).abs()
+        a = torch.minimum(r, eps * sigma)
+        return torch.where(r <= eps * sigma, sigma + (a / sigma) * a,
+                           sigma * (1 - eps * eps) + 2 * eps * r)
 
     def curvature(self, raw, Y, extra):
         # The majorizer of iteratively reweighted least squares: 2 / sigma
@@ -168,7 +184,8 @@ class Pinball(Datafit):
             rho = a
         else:
             d = self.delta
-            rho = torch.where(a <= d, a * a / (2 * d) + d / 2, a)
+            # (a / d) * a, not a * a / d: residuals of 1e-200 square to 0.
+            rho = torch.where(a <= d, (a / d) * a / 2 + d / 2, a)
         return self.factor * (0.5 * rho + (self.quantile - 0.5) * r)
 
     def exact_value(self, raw, Y):
@@ -202,10 +219,18 @@ class Poisson(Datafit):
     name = "poisson"
 
     def value(self, raw, Y, extra):
-        return 2 * (torch.xlogy(Y, Y) - Y * raw - Y + safe_exp(raw))
+        return 2 * (torch.xlogy(Y, Y) - Y * raw - Y + self._mean(raw, Y))
 
     def curvature(self, raw, Y, extra):
-        return 2 * safe_exp(raw.detach())
+        return 2 * self._mean(raw.detach(), Y)
+
+    @staticmethod
+    def _mean(raw, Y):
+        # exp(raw) as exp(c) exp(raw - c), c the log of y's largest value
+        # (at least 0): counts of 1e150 put the optimum at raw 345, beyond
+        # safe_exp's exact range, though raw - c is of order 1 there.
+        c = Y.amax(0).clamp_min(1.0).log().detach()
+        return c.exp() * safe_exp(raw - c)
 
     def check_targets(self, Y, whole=True):
         """``whole``: the data set (a stream's chunk, or scored rows, may be all zero)."""
@@ -223,11 +248,14 @@ class Gamma(Datafit):
     link = "log"
     name = "gamma"
 
+    # y / mu as exp(log y - raw): for y of 1e-200 the optimum has raw near
+    # -460, where exp(-raw) alone overflows though the ratio is of order 1.
     def value(self, raw, Y, extra):
-        return 2 * (raw - Y.log() + Y * safe_exp(-raw) - 1)
+        log_y = Y.log()
+        return 2 * (raw - log_y + safe_exp(log_y - raw) - 1)
 
     def curvature(self, raw, Y, extra):
-        return 2 * Y * safe_exp(-raw.detach())
+        return 2 * safe_exp(Y.log() - raw.detach())
 
     def check_targets(self, Y, whole=True):
         super().check_targets(Y)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from ._data import affine, take_rows
-from ._engine import TrainResult, r2_from_sums, train
+from ._engine import TrainResult, r2_from_sums, rows_in_every_process, train
 from ._losses import check_finite_loss
 from ._precondition import fit_preconditioner
 from ._reduce import LOCAL
@@ -45,21 +45,25 @@ DELTA_SHRINK = 10.0
 
 
 class DatafitObjective:
-    """``(sum_i w_i sum_t loss(y_it, raw_it) + alpha ||W||^2) / (k sum_i w_i)``.
+    """``(sum_i w_i sum_t loss(y_it, raw_it) + alpha ||W||^2) / (k unit sum_i w_i)``.
 
     The same interface as :class:`._engine.Objective` (``forward``,
-    ``report_scale``, ``extra_params``, ``validation_score``), in the
-    loss's own units: ``loss_curve_`` reports it as it is.
+    ``report_scale``, ``extra_params``, ``validation_score``). ``unit``
+    standardizes it as squared error's objective is (the null model scores
+    about 1): the stopping rule's floors, the divergence limit and Adam's
+    step length are in those units, whatever y's. ``loss_curve_`` reports
+    it times ``unit``, in the loss's own units.
     """
 
-    def __init__(self, X, Y, w, precond, alpha, datafit, extra, w_val=None, reducer=None):
+    def __init__(self, X, Y, w, precond, alpha, datafit, extra, w_val=None, reducer=None,
+                 unit=1.0):
         self.X, self.Y, self.w, self.w_val = X, Y, w, w_val
         self.precond, self.datafit = precond, datafit
         self.reducer = reducer or LOCAL
         self.alpha = alpha if self.reducer.rank == 0 else 0.0
-        self.norm = 1.0 / (Y.shape[1] * self.reducer.sum(w.sum()))
+        self.norm = 1.0 / (Y.shape[1] * self.reducer.sum(w.sum()) * unit)
         self.extra_params = list(extra)
-        self.report_scale = torch.ones(Y.shape[1], dtype=Y.dtype, device=Y.device)
+        self.report_scale = torch.full((Y.shape[1],), float(unit), dtype=Y.dtype, device=Y.device)
         self.unit_weights = bool((w == 1).all())
         self.diverged_above = float("inf")
 
@@ -142,6 +146,8 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
         coef, intercept = start
     residual_scale = _residual_scale(X, Y, w, datafit, coef, intercept, reducer)
     extra = datafit.init_extra(residual_scale)
+    unit = _objective_unit(Y, w, datafit, extra, fit_intercept, reducer)
+    datafit.unit = unit
     lbfgs = train_options["solver"] == "lbfgs"
     if not datafit.smooth:
         # Start smoothing at the size of the residuals; stop when the
@@ -157,9 +163,9 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     previous_end = math.inf
     while budget > 0:
         precond, newton = _curvature_preconditioner(
-            X, Y, w, datafit, alpha, coef, intercept, extra, precond_options)
+            X, Y, w, datafit, alpha, coef, intercept, extra, precond_options, unit)
         objective = DatafitObjective(X, Y, w, precond, alpha, datafit, extra,
-                                     w_val=w_val, reducer=reducer)
+                                     w_val=w_val, reducer=reducer, unit=unit)
         theta, gamma, jumped = _round_start(objective, precond, coef, intercept, newton,
                                             fit_intercept, tol)
         objective.diverged_above = 100 * _null_objective(objective, fit_intercept)
@@ -227,24 +233,28 @@ def _scale_vanishes(X, Y, w, datafit, coef, intercept, extra, tol, reducer):
         u = datafit.sigma(extra).detach().log().requires_grad_(True)
         sigma = u.exp()
         raw, _ = _raw(X, coef, intercept)
-        z = (Y - raw.detach()).abs() / sigma
-        eps = datafit.epsilon
-        values = sigma * (1 + torch.where(z <= eps, z * z, 2 * eps * z - eps * eps))
-        J = reducer.sum((values * w[:, None]).sum()) / reducer.sum(w.sum())
-        (slope,) = torch.autograd.grad(J, u, create_graph=True)
+        values = datafit.value_at_scale(raw.detach(), Y, sigma)
+        local = (values * w[:, None]).sum()
+        (slope,) = torch.autograd.grad(local, u, create_graph=True)
         (curvature,) = torch.autograd.grad(slope.sum(), u)
+    # Each process differentiates its own rows' sum, then the sums are
+    # summed: autograd does not run through the collective (it passed each
+    # process its own slope, and each judged differently).
+    total = reducer.sum(w.sum())
+    J, slope, curvature = (reducer.sum(t.detach()) / total for t in (local, slope, curvature))
     decrement = slope.detach() ** 2 / (2 * curvature.clamp_min(torch.finfo(u.dtype).tiny))
     falling = slope.detach() > 0
-    return bool((falling & (decrement > 4 * tol * J.detach())).any())
+    return bool((falling & (decrement > 4 * tol * J)).any())
 
 
 def _residual_scale(X, Y, w, datafit, coef, intercept, reducer):
     """Root weighted mean square of the residuals (in y's units) of a model.
 
     Floored at sqrt(eps) of y's mean magnitude: Huber's scale starts
-    there and moves as ``sigma0 * exp(v / sqrt(sigma0))``. Residuals at
-    rounding level (rows fitted exactly) would make sqrt(sigma0) ~1e-8,
-    and one Adam step of length 1e-3 in v a factor exp(3e4) in sigma.
+    there and moves as ``sigma0 * exp(v * sqrt(unit / sigma0))``.
+    Residuals at rounding level (rows fitted exactly) would make that
+    factor ~1e8, and one Adam step of length 1e-3 in v a factor exp(1e5)
+    in sigma.
     """
     with torch.no_grad():
         raw, _ = _raw(X, coef, intercept)
@@ -298,7 +308,8 @@ def _default_start(X, Y, w, datafit, alpha, precond_options):
         return precond.coefficients(precond.theta0, torch.zeros(1, **zeros))
 
 
-def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, options):
+def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, options,
+                              unit=1.0):
     """The least-squares preconditioner of the loss's quadratic model at ``(coef, intercept)``."""
     reducer = options["reducer"]
     with torch.no_grad():
@@ -319,10 +330,12 @@ def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, o
     precond = fit_preconditioner(X, z, weights, alpha=2 * alpha, **options)
     # The preconditioner makes the Hessian of the least-squares objective
     # sum(w h (raw - z)^2) / y_scale^2 / sum(w h) the identity; the loss's
-    # Hessian, (X' W H X + 2 alpha I) / sum(w), is y_scale^2 sum(w h) / (2 sum(w))
-    # times that.
-    s2 = precond.y_scale**2 * reducer.sum(weights.sum()) / (2 * reducer.sum(w.sum()))
-    s = torch.sqrt(s2)
+    # Hessian, (X' W H X + 2 alpha I) / (unit sum(w)), is
+    # y_scale^2 sum(w h) / (2 unit sum(w)) times that.
+    # Factored so that y of 1e-200 (y_scale**2 underflows) or a curvature
+    # of 1e200 (its ratio to unit overflows) leaves each factor in range.
+    mean_h = reducer.sum(weights.sum()) / reducer.sum(w.sum())
+    s = torch.sqrt(mean_h / 2) * (precond.y_scale / math.sqrt(unit))
     precond = replace(
         precond,
         transform=precond.transform / s,
@@ -341,7 +354,7 @@ def _round_start(objective, precond, coef, intercept, newton, fit_intercept, tol
     # time): a smooth loss converges quadratically this way, so far below
     # tol at the cost of one more round. An IRLS step of a smoothed loss
     # improves only linearly: it is taken while it gains more than tol.
-    n_rows = objective.Y.shape[0]
+    n_rows = rows_in_every_process(objective, objective.Y.shape[0])
     eps = torch.finfo(objective.Y.dtype).eps
     threshold = 4 * eps * math.log2(n_rows + 2) if objective.datafit.smooth else tol
     with torch.no_grad():
@@ -358,6 +371,22 @@ def _round_start(objective, precond, coef, intercept, newton, fit_intercept, tol
     if jumped:
         theta, gamma = newton, newton_gamma
     return theta.clone().requires_grad_(True), gamma.clone().requires_grad_(True), jumped
+
+
+def _objective_unit(Y, w, datafit, extra, fit_intercept, reducer):
+    """The loss of the null model (intercept only, or raw 0), per unit weight: 1 when not positive.
+
+    Dividing the objective by it makes the stopping rule, the divergence
+    limit and Adam's steps free of y's units (Huber on y of 1e-30 stopped on
+    an absolute rounding floor; Adam's steps of 1e-3 did not move a model
+    of size 1e-15).
+    """
+    with torch.no_grad():
+        raw = (datafit.null_raw(Y, w, reducer).expand_as(Y) if fit_intercept
+               else torch.zeros_like(Y))
+        values = datafit.value(raw, Y, [e.detach() for e in extra])
+        unit = float(reducer.sum((values * w[:, None]).sum()) / reducer.sum(w.sum()))
+    return unit if math.isfinite(unit) and unit > 0 else 1.0
 
 
 def _null_objective(objective, fit_intercept):

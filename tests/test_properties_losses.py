@@ -281,3 +281,51 @@ def test_integer_weight_k_equals_repeating_the_row_k_times(case, data, alpha):
                    sample_weight=None)
     weighted = fit(case, problem, settings, alpha=alpha)
     assert_same_fit(case, problem, settings, repeated, weighted, alpha=alpha)
+
+
+# ------------------------------------------------ y's units change nothing else
+
+UNIT_FREE = tuple(case for case in CASES if case != "log_cosh")  # log-cosh has a unit
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+@pytest.mark.parametrize("case", UNIT_FREE)
+@examples(0.1)
+@given(st.data(), st.integers(-150, 150))
+def test_y_in_other_units_gives_the_same_fit_in_those_units(case, solver, data, exponent):
+    # Each loss is homogeneous in y (of degree 1, or 0 for gamma; a log
+    # link moves only the intercept, by log c): with alpha = 0 a fit of c y
+    # is c times the fit of y. Adam runs 30 fixed steps: its iterates must
+    # match too, so its step length may not depend on y's units (a y of
+    # 1e-12 left it 975 away). L-BFGS stopped on absolute floors (Huber on
+    # y of 1e-30 stopped early; quantile on 1e-200 went to NaN).
+    problem = data.draw(loss_problems(case, n_targets=st.just(1)))
+    settings = data.draw(loss_settings(case))
+    c = 10.0 ** exponent
+    options = dict(alpha=0.0, solver=solver, random_state=0, **loss_parameters(case, **settings))
+    if solver == "adam":
+        options.update(max_iter=30, tol=0.0)
+    base = TorchLinearRegressor(**options).fit(problem.X, problem.y, problem.sample_weight)
+    moved = TorchLinearRegressor(**options).fit(problem.X, c * problem.y, problem.sample_weight)
+    rtol = 1e-6 if solver == "adam" or case not in NON_SMOOTH else NON_SMOOTH_RTOL
+    if case in NON_SMOOTH and solver == "adam":
+        # A subgradient's sign at a residual of exactly 0 (a row the start
+        # passes through) turns on rounding: the iterates may part, but not
+        # by the units (the old steps left them 500 away).
+        scaled = J(case, problem, settings, moved.coef_ / c, moved.intercept_ / c)
+        assert scaled == pytest.approx(J(case, problem, settings, base.coef_, base.intercept_),
+                                       rel=0.1)
+    elif case in LOG_LINK:
+        np.testing.assert_allclose(moved.coef_, base.coef_, rtol=rtol, atol=1e-8)
+        np.testing.assert_allclose(moved.intercept_ - np.log(c), base.intercept_, rtol=rtol,
+                                   atol=1e-8 * max(1.0, abs(np.log(c))))
+    elif case in NON_SMOOTH and solver == "lbfgs":
+        # The objective value is what is unique (the linear program's).
+        scaled = J(case, problem, settings, moved.coef_ / c, moved.intercept_ / c)
+        assert scaled == pytest.approx(J(case, problem, settings, base.coef_, base.intercept_),
+                                       rel=NON_SMOOTH_RTOL)
+    else:
+        atol = 1e-8 * unit(case, problem)
+        np.testing.assert_allclose(moved.predict(problem.X) / c, base.predict(problem.X),
+                                   rtol=rtol, atol=atol)
