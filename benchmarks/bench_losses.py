@@ -1,6 +1,8 @@
 """Losses beyond least squares: a Poisson GLM at 1M x 100, beside scikit-learn and glum.
 
-Run by hand (``python benchmarks/bench_losses.py [n_samples]``), never in CI.
+Run by hand (``python benchmarks/bench_losses.py [n_samples] [--device cuda]``),
+never in CI; ``--device`` puts the torch fit on that device (the row of
+``run_device_checks.sh``), with X and y handed over as tensors there.
 The workload is float32 X (standard normal columns scaled over three
 decades), counts drawn with ``log E[y] = X @ beta + 0.5``. The optimum is
 computed in float64 by scikit-learn's PoissonRegressor (newton-cholesky,
@@ -10,7 +12,7 @@ process, each the best of ``REPEATS`` fits after a warm-up, so the ratios
 between contenders are what to read: the machine is shared.
 """
 
-import sys
+import argparse
 import time
 import warnings
 
@@ -35,35 +37,48 @@ def mean_deviance(X, y, coef, intercept):
     return np.mean(2 * (np.where(y > 0, y * np.log(safe), 0.0) - y * raw - y + np.exp(raw)))
 
 
-def best_time(make, X, y):
+def best_time(make, X, y, device="cpu"):
+    if device != "cpu":
+        import torch
+
+        X, y = torch.as_tensor(X, device=device), torch.as_tensor(y, device=device)
     make().fit(X[:2000], y[:2000])  # warm-up: imports, first-call costs
     best, model = np.inf, None
     for _ in range(REPEATS):
         start = time.perf_counter()
         model = make().fit(X, y)
+        _synchronize(device)
         best = min(best, time.perf_counter() - start)
     return best, model
 
 
-def contenders():
+def _synchronize(device):
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def contenders(device):
     from sklearn.linear_model import PoissonRegressor
 
     from skorch_lite import TorchLinearRegressor
 
-    yield "TorchLinearRegressor(loss='poisson')", lambda: TorchLinearRegressor(loss="poisson")
+    yield (f"TorchLinearRegressor(loss='poisson') {device}",
+           lambda: TorchLinearRegressor(loss="poisson", device=device), device)
     yield "PoissonRegressor(newton-cholesky)", lambda: PoissonRegressor(
-        alpha=0.0, solver="newton-cholesky")
-    yield "PoissonRegressor(lbfgs)", lambda: PoissonRegressor(alpha=0.0, max_iter=1000)
+        alpha=0.0, solver="newton-cholesky"), "cpu"
+    yield "PoissonRegressor(lbfgs)", lambda: PoissonRegressor(alpha=0.0, max_iter=1000), "cpu"
     try:
         from glum import GeneralizedLinearRegressor
     except ImportError:
         print("glum: not installed (pip install glum), skipped")
         return
     yield "glum GeneralizedLinearRegressor", lambda: GeneralizedLinearRegressor(
-        family="poisson", alpha=0.0)
+        family="poisson", alpha=0.0), "cpu"
 
 
-def main(n_samples):
+def main(n_samples, device="cpu"):
     from sklearn.linear_model import PoissonRegressor
 
     X, y = workload(n_samples)
@@ -72,11 +87,13 @@ def main(n_samples):
     optimum = mean_deviance(X, y, ref.coef_, ref.intercept_)
     print(f"Poisson GLM, {n_samples} x {X.shape[1]} float32; optimum mean deviance {optimum:.10g}")
     rows = []
-    for name, make in contenders():
+    for name, make, where in contenders(device):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            seconds, model = best_time(make, X, y)
-        excess = (mean_deviance(X, y, model.coef_, model.intercept_) - optimum) / optimum
+            seconds, model = best_time(make, X, y, where)
+        coef, intercept = (np.asarray(getattr(a, "cpu", lambda: a)())
+                           for a in (model.coef_, model.intercept_))
+        excess = (mean_deviance(X, y, coef, intercept) - optimum) / optimum
         rows.append((name, seconds, excess))
     base = next(s for n, s, _ in rows if n.startswith("PoissonRegressor(newton"))
     print(f"{'contender':40s} {'time (s)':>9s} {'x newton-cholesky':>18s} {'rel. excess':>12s}")
@@ -85,4 +102,8 @@ def main(n_samples):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n_samples", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--device", default="cpu", help="device of the torch fit (cuda, ...)")
+    args = parser.parse_args()
+    main(args.n_samples, args.device)

@@ -12,3 +12,5 @@ timeout 300 python3 -m pytest -q -rs tests/test_gpu.py tests/test_inputs.py test
     tests/test_common.py tests/test_regressor_fit.py > "$OUT/tests.log" 2>&1
 echo "pytest exit status $?"; grep -E "^(FAILED|ERROR)|passed|failed" "$OUT/tests.log" | tail -15
 timeout 240 python3 benchmarks/bench_gpu.py --out "$OUT" 2>&1 | tail -30
+# The GLM row: Poisson 1M x 100 float32, the torch fit on the GPU beside scikit-learn on CPU.
+timeout 180 python3 benchmarks/bench_losses.py 1000000 --device cuda 2>&1 | tee "$OUT/losses.txt" | tail -8

@@ -78,6 +78,13 @@ class Datafit:
         floor = torch.where(top > 0, 1e-3 * top, torch.ones_like(top))
         return torch.maximum(second, floor)
 
+    def term_magnitude(self, raw, Y, extra):
+        """Per-row size of the terms ``value`` sums: the scale of its rounding.
+
+        The loss itself where its terms do not cancel; deviances override it.
+        """
+        return self.value(raw, Y, extra).abs()
+
     def init_extra(self, residual_scale):
         """Extra variables at the start (none)."""
         return []
@@ -224,6 +231,9 @@ class Poisson(Datafit):
     def curvature(self, raw, Y, extra):
         return 2 * self._mean(raw.detach(), Y)
 
+    def term_magnitude(self, raw, Y, extra):
+        return 2 * ((torch.xlogy(Y, Y)).abs() + (Y * raw).abs() + Y + self._mean(raw, Y))
+
     @staticmethod
     def _mean(raw, Y):
         # exp(raw) as exp(c) exp(raw - c), c the log of y's largest value
@@ -256,6 +266,10 @@ class Gamma(Datafit):
 
     def curvature(self, raw, Y, extra):
         return 2 * safe_exp(Y.log() - raw.detach())
+
+    def term_magnitude(self, raw, Y, extra):
+        log_y = Y.log()
+        return 2 * (raw.abs() + log_y.abs() + safe_exp(log_y - raw) + 1)
 
     def check_targets(self, Y, whole=True):
         super().check_targets(Y)

@@ -66,6 +66,9 @@ class DatafitObjective:
         self.report_scale = torch.full((Y.shape[1],), float(unit), dtype=Y.dtype, device=Y.device)
         self.unit_weights = bool((w == 1).all())
         self.diverged_above = float("inf")
+        # Size of the summed terms (standardized), which sets the precision
+        # of the objective's value; fit_loss sets it each round.
+        self.term_magnitude = 0.0
 
     def raw(self, theta, gamma, rows=None):
         coef, intercept = self.precond.coefficients(theta, gamma)
@@ -166,6 +169,7 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             X, Y, w, datafit, alpha, coef, intercept, extra, precond_options, unit)
         objective = DatafitObjective(X, Y, w, precond, alpha, datafit, extra,
                                      w_val=w_val, reducer=reducer, unit=unit)
+        objective.term_magnitude = _term_magnitude(objective, coef, intercept)
         theta, gamma, jumped = _round_start(objective, precond, coef, intercept, newton,
                                             fit_intercept, tol)
         objective.diverged_above = 100 * _null_objective(objective, fit_intercept)
@@ -367,7 +371,9 @@ def _round_start(objective, precond, coef, intercept, newton, fit_intercept, tol
         # residual of 1000): then it is not taken.
         there = total(objective.forward([newton, newton_gamma, *objective.extra_params],
                                         check=False)[0].sum())
-    jumped = bool(torch.isfinite(there)) and bool(there < here - threshold * abs(here))
+    # A deviance near 0 cancels: its value is resolved to eps of its terms.
+    resolved = max(threshold * abs(float(here)), 4 * eps * objective.term_magnitude)
+    jumped = bool(torch.isfinite(there)) and bool(there < here - resolved)
     if jumped:
         theta, gamma = newton, newton_gamma
     return theta.clone().requires_grad_(True), gamma.clone().requires_grad_(True), jumped
@@ -387,6 +393,21 @@ def _objective_unit(Y, w, datafit, extra, fit_intercept, reducer):
         values = datafit.value(raw, Y, [e.detach() for e in extra])
         unit = float(reducer.sum((values * w[:, None]).sum()) / reducer.sum(w.sum()))
     return unit if math.isfinite(unit) and unit > 0 else 1.0
+
+
+def _term_magnitude(objective, coef, intercept):
+    """The standardized sum of the loss's terms' sizes at a round's start (see Certificate).
+
+    Near the optimum the terms keep their size while a deviance cancels
+    towards 0: L-BFGS resolves the objective to eps times this, not to eps
+    times the objective (Poisson and Gamma fits of exactly log-linear data
+    stalled at a zero objective and warned).
+    """
+    with torch.no_grad():
+        raw, _ = _raw(objective.X, coef, intercept)
+        terms = objective.datafit.term_magnitude(raw, objective.Y, objective.extra_params)
+        local = (terms * objective.w[:, None]).sum()
+        return float(objective.norm * objective.reducer.sum(local))
 
 
 def _null_objective(objective, fit_intercept):

@@ -65,15 +65,18 @@ class Certificate:
         half_squared_gradient = _half_squared(entry.grads)
         # Below the floors of what the arithmetic resolves no precision is
         # gained: an excess of `precision` shows, through a Hessian whose
-        # largest eigenvalue is `curvature`, as a gradient that large.
+        # largest eigenvalue is `curvature`, as a gradient that large. A
+        # loss summed from terms that cancel (a deviance, near 0 at an exact
+        # fit) is resolved to no better than eps of its terms' size.
         curvature = _largest_curvature(self.optimizer, self.params)
+        terms = getattr(self.objective, "term_magnitude", 0.0) if self.precision else 0.0
         # The objective is standardized (1 predicts the mean): below eps it
         # is exact to the precision of y, so its relative excess is
         # measured against eps at least (a zero-loss fit converges).
         return (
             self.sketch_factor * half_squared_gradient <= self.tol * max(loss, self.eps)
             or half_squared_gradient
-            <= max(curvature * self.precision * loss,
+            <= max(curvature * self.precision * loss, curvature * self.eps * terms,
                    gradient_noise(self.objective.precond, self.params[0])
                    + _representation_noise(self.params, curvature))
         )

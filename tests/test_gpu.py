@@ -31,6 +31,19 @@ def test_fit_on_cuda_matches_the_cpu_fit():
     np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-9)
 
 
+@pytest.mark.parametrize("loss", ["huber", "quantile", "poisson", "gamma"])
+def test_every_loss_fits_on_cuda_what_it_fits_on_cpu(loss):
+    X, y = _data(n=3000)
+    y = y[:, 0]
+    if loss in ("poisson", "gamma"):
+        y = np.exp((y - y.mean()) / (2 * y.std()))
+    gpu = TorchLinearRegressor(loss=loss, device="cuda", random_state=0).fit(X, y)
+    cpu = TorchLinearRegressor(loss=loss, device="cpu", random_state=0).fit(X, y)
+    # Different reduction orders: the same optimum to the stopping rule's tol.
+    np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-4,
+                               atol=1e-4 * np.abs(y).max())
+
+
 def test_cuda_tensor_trains_where_it_lives(monkeypatch):
     seen = []
     original = skorch_lite._engine.affine

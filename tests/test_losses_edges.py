@@ -238,3 +238,21 @@ def test_a_warm_start_of_any_loss_takes_the_better_start(loss):
     cold = TorchLinearRegressor(loss=loss, alpha=1e4).fit(X, y)
     warm = reg.set_params(alpha=1e4).fit(X, y)
     np.testing.assert_allclose(warm.coef_, cold.coef_, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("loss", ["poisson", "gamma"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_exactly_log_linear_targets_converge_without_a_warning(loss, weighted):
+    # scikit-learn's sample-weight checks: y = 2.5 - 0.5 x2 is exactly log-linear
+    # too (two values). The deviance cancels to ~1e-16 at the optimum, where
+    # L-BFGS resolves it only to eps times its terms: the fits stalled there
+    # and warned.
+    X = np.array([[1, 3]] * 4 + [[2, 1]] * 4 + [[3, 3]] * 4 + [[4, 1]] * 4, dtype=float)
+    y = np.exp(X @ [0.1, -0.3] + 0.5)
+    w = np.arange(1.0, 17.0) if weighted else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg = TorchLinearRegressor(loss=loss, alpha=0.0).fit(X, y, w)
+    # The objective is resolved to eps times its terms: the minimizer to
+    # about sqrt(eps) of the predictions.
+    np.testing.assert_allclose(reg.predict(X), y, rtol=1e-6)
