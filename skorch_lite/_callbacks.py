@@ -139,6 +139,68 @@ def _wants_verbose_bar(estimator, callbacks):
     )
 
 
+def loss_round_snapshot(estimator, precond, theta, gamma, *, models, target, done, y_ndim,
+                        space):
+    """Capture the model of one round of a loss's fit (see :func:`._newton.fit_loss`), for hooks.
+
+    Targets are fitted one after another. The snapshot's model is ``models``
+    (``coef`` (k, p) and ``intercept`` (k,) tensors: the final models of the
+    targets already fitted, the null model of those not reached) with the
+    row ``target`` taken from the round's variables.
+
+    Parameters
+    ----------
+    estimator : TorchLinearRegressor
+    precond : Preconditioner
+        The round's change of variables.
+    theta, gamma : Tensor
+        The round's variables, which the engine updates in place.
+    models : tuple of Tensor
+    target : int
+    done : TrainResult
+        Iterations and objective values of the fit before this round, over
+        the targets fitted so far and this target's earlier rounds.
+    y_ndim : int
+    space : ArraySpace
+
+    Returns
+    -------
+    snapshot : callable
+        As :func:`linear_model_snapshot`'s, with ``_fitted_link`` besides
+        (the log link's predictions are ``exp`` of the linear predictor).
+    """
+    validating = estimator.early_stopping
+    link = "log" if estimator.loss in ("poisson", "gamma") else "identity"
+    n_iter_before, curve_before = done.n_iter, list(done.loss_curve)
+
+    def snapshot(result):
+        values = theta.detach().clone(), gamma.detach().clone()
+        n_iter = n_iter_before + (0 if result is None else result.n_iter)
+        curve = curve_before + ([] if result is None else list(result.loss_curve))
+        scores = [] if result is None else list(result.validation_scores)
+
+        def attributes():
+            with torch.no_grad():
+                coef_t, intercept_t = precond.coefficients(*values)
+            coef, intercept = models[0].clone(), models[1].clone()
+            coef[target], intercept[target] = coef_t[0], intercept_t[0]
+            if y_ndim == 1:
+                coef, intercept = coef[0], intercept[0]
+            return {
+                "coef_": space.put(coef),
+                "intercept_": space.put(intercept) if estimator.fit_intercept else 0.0,
+                "n_iter_": n_iter,
+                "loss_curve_": curve,
+                "validation_scores_": scores if validating else None,
+                "best_validation_score_": max(scores) if validating and scores else None,
+                "_fitted_link": link,
+            }
+
+        return attributes
+
+    return snapshot
+
+
 def linear_model_snapshot(estimator, precond, theta, gamma, *, y_ndim, space, incremental):
     """Capture a linear model trained in preconditioned variables, for hooks.
 

@@ -121,7 +121,7 @@ class LossFit:
 
 
 def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, generator,
-             train_options, w_val=None, train_rows=None, reducer=None):
+             train_options, w_val=None, train_rows=None, reducer=None, round_hook=None):
     """Minimize ``datafit``'s penalized objective for one target column ``Y`` (n, 1).
 
     Parameters
@@ -133,6 +133,11 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     train_options : dict
         Keyword arguments of :func:`._engine.train` (solver, rates, max_iter,
         tol, ...); ``max_iter`` is the total over rounds.
+    round_hook : callable or None
+        ``round_hook(precond, theta, gamma, done)`` gives each round's
+        per-iteration callback for :func:`._engine.train` (None for none),
+        given the round's variables, which train updates in place, and
+        ``done``, the :class:`TrainResult` of the earlier rounds.
 
     Returns
     -------
@@ -174,6 +179,8 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
                                             fit_intercept, tol)
         objective.diverged_above = 100 * _null_objective(objective, fit_intercept)
         options = dict(train_options, max_iter=min(budget, ROUND_ITERATIONS) if lbfgs else budget)
+        if round_hook is not None:
+            options["callback"] = round_hook(precond, theta, gamma, total)
         result = train(objective, theta, gamma, train_rows=train_rows, **options)
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)

@@ -15,7 +15,7 @@ from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._callbacks import FitTasks, linear_model_snapshot
+from ._callbacks import FitTasks, linear_model_snapshot, loss_round_snapshot
 from ._devices import fit_threads, resolve_device
 from ._reduce import LOCAL
 from ._engine import Objective, TrainResult, r2_from_sums, train
@@ -567,7 +567,12 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     def _fit_validated(self, X, y, sample_weight, data, incremental, reducer, resume,
                        continues, space):
-        tasks = FitTasks(self, X, y, sample_weight, max_iter=1 if incremental else self.max_iter)
+        max_iter = 1 if incremental else self.max_iter
+        if self.loss != "squared_error" and not incremental:
+            # Other losses fit their targets one after another, each for up
+            # to max_iter iterations: each iteration is a task.
+            max_iter *= data.Y.shape[1]
+        tasks = FitTasks(self, X, y, sample_weight, max_iter=max_iter)
         device = data.X.device
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
@@ -699,28 +704,51 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             tol=self.tol, n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle,
             generator=generator, progress=Progress(self.verbose, self.max_iter),
         )
-        fits = []
+        # Targets not reached (yet, in a hook's view, or because a callback
+        # asked to stop) hold the null model: the intercept alone.
+        coef = torch.zeros(n_targets, X_t.shape[1], dtype=X_t.dtype, device=X_t.device)
+        intercept = (datafit.null_raw(Y_t, w_train, reducer or LOCAL).to(X_t.dtype).reshape(-1)
+                     if self.fit_intercept else torch.zeros(n_targets, dtype=X_t.dtype,
+                                                            device=X_t.device))
+        fits, done = [], TrainResult()
         for t in range(n_targets):
             start = None
             if continues:
-                coef = to_torch(self.coef_, X_t.device).to(X_t.dtype).reshape(n_targets, -1)
-                intercept = to_torch(self.intercept_, X_t.device).to(X_t.dtype)
-                start = (coef[t : t + 1], intercept.expand(n_targets)[t : t + 1].clone())
-            fits.append(fit_loss(
+                previous = to_torch(self.coef_, X_t.device).to(X_t.dtype).reshape(n_targets, -1)
+                offset = to_torch(self.intercept_, X_t.device).to(X_t.dtype)
+                start = (previous[t : t + 1], offset.expand(n_targets)[t : t + 1].clone())
+
+            def round_hook(precond, theta, gamma, rounds, t=t):
+                before = TrainResult(n_iter=done.n_iter + rounds.n_iter,
+                                     loss_curve=done.loss_curve + rounds.loss_curve)
+                return tasks.iteration_hook(loss_round_snapshot(
+                    self, precond, theta, gamma, models=(coef, intercept), target=t,
+                    done=before, y_ndim=data.y_ndim, space=space))
+
+            fit = fit_loss(
                 X_t, Y_t[:, t : t + 1], w_train, datafit=datafit, alpha=alpha,
                 fit_intercept=self.fit_intercept, start=start, sketch_size=sketch_size,
                 generator=generator, train_options=options, w_val=w_val,
-                train_rows=train_rows, reducer=reducer,
-            ))
+                train_rows=train_rows, reducer=reducer, round_hook=round_hook,
+            )
+            fits.append(fit)
+            coef[t], intercept[t] = fit.coef[0], fit.intercept[0]
+            done.n_iter += fit.result.n_iter
+            done.loss_curve += fit.result.loss_curve
+            if fit.result.stopped_by_callback:
+                break
         result = _combine([f.result for f in fits])
-        coef = torch.cat([f.coef for f in fits])
-        intercept = torch.cat([f.intercept for f in fits])
         if not self.fit_intercept:
             intercept = torch.zeros_like(intercept)
         self._set_fitted_values(coef, intercept, data.y_ndim, result, False, space, None)
         if fits[0].extra:
-            self._set_extra({"scale": torch.cat([f.extra["scale"].reshape(-1) for f in fits])},
-                            data.y_ndim)
+            scales = [f.extra["scale"].reshape(-1) for f in fits]
+            # Targets a callback's stop left unreached: their null model's
+            # scale, the root mean square of y about the intercept.
+            for t in range(len(fits), n_targets):
+                spread = (Y_t[:, t] - intercept[t]) ** 2
+                scales.append(torch.sqrt(w_train @ spread / w_train.sum()).reshape(-1))
+            self._set_extra({"scale": torch.cat(scales)}, data.y_ndim)
         if any(f.scale_vanished for f in fits):
             warnings.warn(
                 "loss='huber': scale_ went to 0 (below 1e-6 of the residuals' spread): "

@@ -20,6 +20,10 @@ SETTINGS = {
     "adam full batch": dict(solver="adam", max_iter=30),
     "sgd mini-batches": dict(solver="sgd", batch_size=64, max_iter=5, random_state=0),
     "adam early stopping": dict(solver="adam", early_stopping=True, max_iter=20, random_state=0),
+    # Losses other than squared error train in rounds; each round's iterations are tasks.
+    "huber rounds": dict(loss="huber"),
+    "quantile rounds": dict(loss="quantile"),
+    "poisson rounds": dict(loss="poisson"),
 }
 
 
@@ -186,3 +190,25 @@ def test_verbose_one_states_the_units_once_and_formats_every_line_alike(diabetes
     assert iterations[0].startswith("Iteration  1  loss ")
     assert all("validation R^2 " in line for line in iterations)
     assert lines[-1].startswith("Training stopped at max_iter after 12 iterations")
+
+
+@pytest.mark.parametrize("loss", ["huber", "poisson"])
+def test_targets_fitted_in_turn_are_one_sequence_of_tasks_and_a_stop_ends_them_all(diabetes,
+                                                                                    loss):
+    X, y = diabetes
+    Y = np.column_stack([y, y[::-1]])
+    recorder = Recorder()
+    reg = fit_quietly(TorchLinearRegressor(loss=loss).set_callbacks(recorder), X, Y)
+    ends = [est for hook, task, est in recorder.calls if (hook, task) == ("end", "iteration")]
+    # Every view predicts like the estimator it copies (the log link included).
+    np.testing.assert_allclose(ends[-1].predict(X), reg.predict(X), rtol=1e-12)
+    assert [est.n_iter_ for est in ends] == list(range(1, len(ends) + 1))
+    # A stop during the first target leaves the second at its null model.
+    stopper = Recorder(stop_after=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        stopped = TorchLinearRegressor(loss=loss, tol=0.0).set_callbacks(stopper).fit(X, Y)
+    assert stopped.n_iter_ == 2
+    assert np.all(stopped.coef_[1] == 0) and np.isfinite(stopped.coef_).all()
+    null = np.log(Y[:, 1].mean()) if loss == "poisson" else Y[:, 1].mean()
+    assert stopped.intercept_[1] == pytest.approx(null, rel=1e-9)
