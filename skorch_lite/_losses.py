@@ -97,6 +97,9 @@ class Datafit:
         if not bool(torch.isfinite(Y).all()):
             raise ValueError("y contains NaN or infinity.")
 
+    def check_targets_sum(self, Y, w, reducer, split=False):
+        """Conditions on the weighted sums over the rows fitted (none here)."""
+
     def mean(self, raw):
         return raw.exp() if self.link == "log" else raw
 
@@ -251,6 +254,17 @@ class Poisson(Datafit):
                 "target; some values are negative or a target is all zero."
             )
 
+    def check_targets_sum(self, Y, w, reducer, split=False):
+        """A positive weighted sum of every target over the rows fitted, in every process."""
+        if not bool((reducer.sum(w @ Y) > 0).all()):
+            where = (" over the training rows of the early-stopping split (change "
+                     "random_state or validation_fraction)" if split else "")
+            raise ValueError(
+                "loss='poisson' needs y with a positive weighted sum for every target"
+                f"{where}; a target is all zero (or weighted 0) there: the optimum is at "
+                "a mean of 0, which the log link cannot reach."
+            )
+
 
 class Gamma(Datafit):
     """Gamma unit deviance ``2 (log(mu / y) + y / mu - 1)``, ``mu = exp(raw)``."""
@@ -288,7 +302,14 @@ class Callable(Datafit):
     def value(self, raw, Y, extra):
         # A copy of the targets: a callable that changes y_true in place
         # would otherwise change the caller's y (a view of it).
-        out = self.function(raw, Y.clone())
+        y_true = Y.clone()
+        version = y_true._version
+        out = self.function(raw, y_true)
+        if y_true._version != version:
+            raise ValueError(
+                "The loss callable changed y_true in place; it must not (it would "
+                "train on altered targets): compute with out-of-place operations."
+            )
         if not isinstance(out, torch.Tensor):
             raise TypeError(
                 f"The loss callable returned {type(out).__name__}; it must return a torch "

@@ -167,7 +167,7 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     total = TrainResult()
     budget = train_options["max_iter"]
     tol = train_options["tol"]
-    best = None
+    best = lowest = None
     previous_end = math.inf
     while budget > 0:
         precond, newton = _curvature_preconditioner(
@@ -192,6 +192,9 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             # the first round that does not improve on it.
             score = max(result.validation_scores, default=-math.inf)
             if best is not None and score <= best[0]:
+                # The early-stopping rule ended the fit, as it was asked to:
+                # not a failure to converge within max_iter.
+                total.converged = True
                 break
             best = (score, coef.clone(), intercept.clone(), [e.detach().clone() for e in extra])
         if not lbfgs or result.interrupted or result.stopped_by_callback:
@@ -199,8 +202,13 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             break
         if not datafit.smooth:
             loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
+            # The continuation keeps the model of the lowest pinball loss: a
+            # smoothing finer than the data's precision (float32, tol 1e-12)
+            # can make a later round worse.
+            if lowest is None or loss < lowest[0]:
+                lowest = (loss, coef.clone(), intercept.clone())
             # A zero loss (every row fitted) needs no finer smoothing.
-            if loss > 0 and datafit.delta > _final_delta(datafit, loss, tol):
+            if loss > 0 and datafit.delta > _final_delta(datafit, loss, tol, Y.dtype):
                 datafit.delta /= DELTA_SHRINK
                 continue
         if result.converged and result.n_iter == 1 and not jumped:
@@ -217,14 +225,25 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             total.converged = result.converged
             break
         previous_end = end
+    if lowest is not None and best is None:
+        loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
+        eps = torch.finfo(Y.dtype).eps
+        if lowest[0] < loss - 4 * max(tol, eps) * abs(loss):
+            _, coef, intercept = lowest
+            # loss_curve_ ends at the objective of the model kept.
+            if total.loss_curve:
+                total.loss_curve[-1] = lowest[0] + alpha * float((coef**2).sum()) / float(
+                    reducer.sum(w.sum()))
     if best is not None:
         _, coef, intercept, kept = best
         with torch.no_grad():
             for variable, value in zip(extra, kept):
                 variable.copy_(value)
     values = datafit.extra_values(extra)
-    # Only a converged L-BFGS fit is at the objective's infimum to judge.
-    vanished = lbfgs and total.converged and "scale" in values and _scale_vanishes(
+    # Only a converged L-BFGS fit is at the objective's infimum to judge (an
+    # early-stopped one is where the validation rows preferred it).
+    at_optimum = lbfgs and total.converged and w_val is None
+    vanished = at_optimum and "scale" in values and _scale_vanishes(
         X, Y, w, datafit, coef, intercept, extra, tol, reducer)
     return LossFit(coef.detach(), intercept.detach(), total, values, vanished)
 
@@ -269,10 +288,13 @@ def _residual_scale(X, Y, w, datafit, coef, intercept, reducer):
     """
     with torch.no_grad():
         raw, _ = _raw(X, coef, intercept)
-        total = reducer.sum(w.sum())
-        rms = torch.sqrt(reducer.sum((w[:, None] * (Y - datafit.mean(raw)) ** 2).sum(0)) / total)
-        size = reducer.sum((w[:, None] * Y.abs()).sum(0)) / total
-        return torch.maximum(rms, torch.finfo(Y.dtype).eps ** 0.5 * size)
+        # In float64: squares of float32 residuals of 1e19 overflow.
+        w64, residual = w.double()[:, None], (Y - datafit.mean(raw)).double()
+        total = reducer.sum(w64.sum())
+        rms = torch.sqrt(reducer.sum((w64 * residual**2).sum(0)) / total)
+        size = reducer.sum((w64 * Y.double().abs()).sum(0)) / total
+        scale = torch.maximum(rms, torch.finfo(Y.dtype).eps ** 0.5 * size)
+        return scale.clamp_max(torch.finfo(Y.dtype).max).to(Y.dtype)
 
 
 def _start_objective(X, Y, w, datafit, alpha, coef, intercept, reducer):
@@ -286,9 +308,11 @@ def _start_objective(X, Y, w, datafit, alpha, coef, intercept, reducer):
     return value if math.isfinite(value) else math.inf
 
 
-def _final_delta(datafit, loss, tol):
-    # Smoothing adds at most factor * delta / 4 per unit weight.
-    return 4 * max(tol, 1e-12) * abs(loss) / datafit.factor
+def _final_delta(datafit, loss, tol, dtype=torch.float64):
+    # Smoothing adds at most factor * delta / 4 per unit weight. Finer than
+    # the dtype's precision of the loss, a smoothing only adds rounding.
+    floor = max(1e-12, torch.finfo(dtype).eps)
+    return 4 * max(tol, floor) * abs(loss) / datafit.factor
 
 
 def _exact_loss(X, Y, w, datafit, coef, intercept, reducer):
@@ -332,7 +356,14 @@ def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, o
     weights = w * h
     # Rows of zero weight take no part; their working response (a huge
     # slope over a tiny curvature, far out) would only overflow y's moments.
-    z = torch.where(weights > 0, raw[:, 0] - slope / h, raw[:, 0]).detach()[:, None]
+    step = -slope / h
+    if datafit.link == "log":
+        # A Newton step in log units beyond exp's range means nothing, and
+        # y spanning 1e-80..1e80 (Gamma: y / mu of 1e160) made the working
+        # response's squares overflow.
+        reach = math.log(torch.finfo(raw.dtype).max)
+        step = step.clamp(-reach, reach)
+    z = torch.where(weights > 0, raw[:, 0] + step, raw[:, 0]).detach()[:, None]
     if not bool(torch.isfinite(z).all() and torch.isfinite(weights).all()):
         raise ValueError(
             f"The loss {datafit.name!r} has a non-finite slope or curvature at the model's "

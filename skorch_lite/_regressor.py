@@ -587,8 +587,13 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         datafit = None
         if self.loss != "squared_error":
             datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
-            # A chunk of a stream may be all zero counts; a data set may not.
-            datafit.check_targets(Y_t, whole=not incremental)
+            # A chunk of a stream may be all zero counts; a data set may not,
+            # nor the training rows of an early-stopping split (over every
+            # process's rows: a shard may be all zero).
+            datafit.check_targets(Y_t, whole=False)
+            if not incremental:
+                datafit.check_targets_sum(Y_t, w_train, reducer or LOCAL,
+                                          split=w_val is not None)
         if datafit is not None and not incremental:
             return self._fit_datafit(data, w_train, w_val, train_rows, alpha, generator,
                                      continues, incremental, reducer, space, tasks)
@@ -794,6 +799,16 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"y has {data.Y.shape[1]} target(s), but {type(self).__name__} was "
                 f"fitted with {n_targets} target(s): {how}"
+            )
+        link = "log" if self.loss in ("poisson", "gamma") else "identity"
+        fitted_link = getattr(self, "_fitted_link", "identity")
+        if incremental and link != fitted_link:
+            # fit's warm start compares the previous model with the default
+            # start; a stream would carry log-scale coefficients into an
+            # identity-link model (predictions of 1e66), or the reverse.
+            raise ValueError(
+                f"loss={self.loss!r} has the {link} link, but the current model was "
+                f"fitted with the {fitted_link} link (loss changed by set_params): {how}"
             )
 
     def _split(self, w, incremental, generator):

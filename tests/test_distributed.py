@@ -61,6 +61,8 @@ LOSS_CASES = {
     "huber loss, weighted": ({"loss": "huber"}, (700, 1300), True),
     "poisson loss, weighted": ({"loss": "poisson"}, (1300, 700), True),
     "quantile loss": ({"loss": "quantile", "quantile": 0.3}, (900, 1100), False),
+    # Rank 0's counts are all zero: the positive sum is the whole data's.
+    "poisson loss, a shard of zeros": ({"loss": "poisson"}, (300, 1700), False),
 }
 CASES.update(LOSS_CASES)
 # Each process seeds its own generator: rank 0's sample must win everywhere.
@@ -74,6 +76,8 @@ def _shards(case):
         # Counts whose log-mean is linear in X.
         rng = np.random.default_rng(len(case))
         y = rng.poisson(np.exp((y - y.mean(0)) / (2 * y.std(0)))).astype(float)
+        if "zeros" in case:
+            y[: sizes[0]] = 0.0
     bounds = np.cumsum((0,) + sizes)
     parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
     return params, (X, y, w), [
