@@ -1,7 +1,7 @@
 """Classification: TorchLinearClassifier beside LogisticRegression at 1M x 100 float32.
 
-Run by hand (``python benchmarks/bench_classification.py [n_samples]``),
-never in CI. Two workloads: 2 classes (logistic) and 10 classes (softmax),
+Run by hand (``python benchmarks/bench_classification.py [n_samples
+[repeats]]``), never in CI. Two workloads: 2 classes (logistic) and 10 classes (softmax),
 float32 X with standard normal columns scaled over three decades, labels
 drawn from a softmax model. Every contender fits ``C = 1`` (``alpha=0.5``).
 The optimum is LogisticRegression's newton-cholesky fit in float64 at tol
@@ -44,10 +44,10 @@ def objective(X, y, coef, intercept):
     return losses.mean() + ALPHA * np.sum(np.asarray(coef, np.float64) ** 2) / len(y)
 
 
-def best_time(make, X, y):
+def best_time(make, X, y, repeats):
     make().fit(X[:5000], y[:5000])  # warm-up: imports, first-call costs
     best, model = np.inf, None
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         start = time.perf_counter()
         model = make().fit(X, y)
         best = min(best, time.perf_counter() - start)
@@ -66,13 +66,15 @@ def contenders():
         C=C, solver="newton-cholesky")
 
 
-def main(n_samples):
+def main(n_samples, repeats=REPEATS):
     from sklearn.linear_model import LogisticRegression
 
     for n_classes in (2, 10):
         X, y = workload(n_samples, n_classes)
+        start = time.perf_counter()
         ref = LogisticRegression(C=1 / (2 * ALPHA), solver="newton-cholesky", tol=1e-10,
                                  max_iter=100).fit(X.astype(np.float64), y)
+        print(f"(reference fit in float64: {time.perf_counter() - start:.1f} s)")
         optimum = objective(X, y, ref.coef_, ref.intercept_)
         print(f"\n{n_classes} classes, {n_samples} x {X.shape[1]} float32; "
               f"optimum objective {optimum:.10g}")
@@ -81,11 +83,11 @@ def main(n_samples):
         for name, make in contenders():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                seconds, model = best_time(make, X, y)
+                seconds, model = best_time(make, X, y, repeats)
             excess = (objective(X, y, model.coef_, model.intercept_) - optimum) / optimum
             n_iter = np.max(model.n_iter_)
             print(f"| {name} | {seconds:.2f} s | {excess:.1e} | {n_iter} |", flush=True)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    main(*(int(a) for a in sys.argv[1:3])) if len(sys.argv) > 1 else main(1_000_000)

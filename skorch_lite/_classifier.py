@@ -5,8 +5,10 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -22,6 +24,7 @@ from ._base import (
     validation_split,
     warn_about,
 )
+from ._callbacks import FitTasks
 from ._data import affine
 from ._devices import fit_threads, resolve_device
 from ._engine import train
@@ -36,6 +39,7 @@ from ._logistic import (
     probabilities,
 )
 from ._progress import Progress
+from ._reduce import LOCAL
 from ._solvers import stochastic_only
 from ._state import tensors_from_numpy, tensors_to_numpy
 from ._stream import update_stream
@@ -44,7 +48,7 @@ from ._stream import update_stream
 PROGRESS_HEADER = "Loss: log loss + penalty, per unit of sample weight."
 
 
-class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
+class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Logistic (two classes) and softmax (more classes) regression trained by PyTorch.
 
     Fitting minimizes the weighted, L2-penalized log loss
@@ -261,7 +265,7 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.predict([[0.5], [2.5]])
         array(['a', 'b'], dtype='<U1')
         """
-        return atomic_fit(self, self._fit, X, y, sample_weight, None, False)
+        return self._fit(X, y, sample_weight, False)
 
     @stochastic_only
     @_fit_context(prefer_skip_nested_validation=True)
@@ -301,7 +305,7 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.n_iter_
         2
         """
-        return atomic_fit(self, self._fit, X, y, sample_weight, classes, True)
+        return self._fit(X, y, sample_weight, True, classes=classes)
 
     # ------------------------------------------------------------ predict
 
@@ -324,7 +328,7 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.decision_function([[-1.0], [1.0]]).round(4)
         array([-0.6748,  0.6748])
         """
-        raw, space = self._raw(X)
+        raw, space = self._raw(X, "decision_function")
         return space.put(raw[:, 0] if raw.shape[1] == 1 else raw)
 
     def predict_proba(self, X):
@@ -346,7 +350,7 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.predict_proba([[0.0]])
         array([[0.5, 0.5]])
         """
-        raw, space = self._raw(X)
+        raw, space = self._raw(X, "predict_proba")
         return space.put(probabilities(raw, raw.shape[1] == 1))
 
     def predict_log_proba(self, X):
@@ -367,7 +371,7 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.predict_log_proba([[0.0]]).round(4)
         array([[-0.6931, -0.6931]])
         """
-        raw, space = self._raw(X)
+        raw, space = self._raw(X, "predict_log_proba")
         return space.put(log_probabilities(raw, raw.shape[1] == 1))
 
     def predict(self, X):
@@ -380,7 +384,9 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            Labels from ``classes_`` (a numpy array whatever X is).
+            Labels from ``classes_``: a numpy array, or, under
+            ``sklearn.set_config(array_api_dispatch=True)`` with numeric
+            labels, an array of X's namespace on X's device.
 
         Examples
         --------
@@ -389,8 +395,11 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.predict([[-3.0], [3.0]])
         array(['no', 'yes'], dtype='<U3')
         """
-        raw, _ = self._raw(X)
+        raw, space = self._raw(X, "predict")
         index = (raw[:, 0] > 0).long() if raw.shape[1] == 1 else raw.argmax(1)
+        if space.xp is not None and self.classes_.dtype.kind in "biuf":
+            # Under array-API dispatch numeric labels follow X's namespace and device.
+            return space.put(torch.as_tensor(self.classes_, device=index.device)[index])
         return self.classes_[index.cpu().numpy()]
 
     def score(self, X, y, sample_weight=None):
@@ -415,9 +424,10 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
         """
         return super().score(X, to_numpy(y), to_numpy(sample_weight))
 
-    def _raw(self, X):
+    def _raw(self, X, method):
         """Raw predictions as a tensor (on X's device for a tensor X), and X's space."""
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method=method)
         space = ArraySpace.of(X)
         if takes_torch_path(X):
             X = check_tensor_X(self, to_torch(X, device_of(X)), reset=False)
@@ -434,34 +444,48 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = False
+        tags.array_api_support = True
         return tags
 
     # ---------------------------------------------------------------- fit
 
-    def _fit(self, X, y, sample_weight, classes, incremental):
+    # with_callbacks tears the callbacks down also when _fit is called
+    # directly (skorch_lite.distributed.fit), not through fit's _fit_context.
+    @with_callbacks
+    def _fit(self, X, y, sample_weight, incremental, reducer=None, classes=None):
+        # reducer: skorch_lite.distributed.fit's, whose processes each hold a
+        # shard of the rows (full batch). Whatever fails, the estimator is
+        # left as it was.
+        return atomic_fit(self, self._fit_unguarded, X, y, sample_weight, incremental,
+                          reducer, classes)
+
+    def _fit_unguarded(self, X, y, sample_weight, incremental, reducer, classes):
         fitted = hasattr(self, "coef_")
         resume = incremental and fitted
         continues = resume or (self.warm_start and fitted and not incremental)
-        labels, codes, class_list = self._labels(y, classes, incremental, resume)
+        labels, codes, class_list = self._labels(y, classes, incremental, resume, reducer)
         data = fit_inputs(
             self, X, codes, sample_weight, reset=not resume,
             resolve_device=lambda where: resolve_device(self.device, data_device=where),
         )
-        w = self._class_weighted(data.w, labels, class_list, incremental)
+        w = self._class_weighted(data.w, labels, class_list, incremental, reducer)
         n_classes = len(class_list)
         if continues:
             self._check_continues(data.X.shape[1], class_list, incremental)
         target = encode_targets(data.Y[:, 0].round().long(), n_classes, data.X.dtype)
+        # The callbacks see the whole fit as one task (its rounds re-build the
+        # variables, so there is no per-iteration model to hand them).
+        tasks = FitTasks(self, X, y, sample_weight, max_iter=1 if incremental else self.max_iter)
         with fit_threads(data.X):
             rng = check_random_state(self.random_state)
             generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-            weights, alpha = scaled_weights(w, self.alpha, None)
+            weights, alpha = scaled_weights(w, self.alpha, reducer)
             if incremental:
                 coef, intercept, result, stream = self._stream_epoch(
                     data.X, target, weights, data.w, alpha, n_classes, resume, generator)
             else:
                 coef, intercept, result = self._fit_all(
-                    data.X, target, weights, alpha, n_classes, continues, generator)
+                    data.X, target, weights, alpha, n_classes, continues, generator, reducer)
                 stream = None
         self._set_fitted(coef, intercept, result, resume, class_list, ArraySpace.of(X), stream)
         if (not incremental and self.alpha == 0 and not result.converged
@@ -475,6 +499,7 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
             )
         else:
             warn_about(self, result, incremental)
+        tasks.end()
         return self
 
     def _separates(self, X, target, w):
@@ -485,8 +510,12 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
             raw = affine(X, coef.T, intercept)
             return bool(accuracy(raw, target, (w > 0).to(X.dtype), coef.shape[0] == 1) == 1)
 
-    def _labels(self, y, classes, incremental, resume):
-        """``(y as numpy, class indices as float, classes)``; clear errors for bad labels."""
+    def _shard_targets(self, y):
+        """Class indices of one shard's checked labels (for distributed.fit's checks)."""
+        return np.unique(self._checked_labels(y), return_inverse=True)[1].astype(np.float64)
+
+    def _checked_labels(self, y):
+        """``y`` as a 1-D numpy array of labels; clear errors for labels of no class."""
         y = to_numpy(y)
         if hasattr(y, "shape") and len(getattr(y, "shape", ())) == 2 and y.shape[1] > 1:
             raise ValueError(
@@ -500,6 +529,11 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
         if y.dtype.kind == "O" and any(v is None or v != v for v in y):
             raise ValueError("Input y contains NaN or None labels.")
         check_classification_targets(y)
+        return y
+
+    def _labels(self, y, classes, incremental, resume, reducer=None):
+        """``(labels, class indices as float, classes)``; clear errors for bad labels."""
+        y = self._checked_labels(y)
         if incremental:
             if classes is None and not resume:
                 raise ValueError(
@@ -521,8 +555,11 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
                     f"{class_list.tolist()}; pass every label of the stream to the first "
                     "call of partial_fit."
                 )
-        else:
+        elif reducer is None:
             class_list = np.unique(y)
+        else:
+            # Every shard's labels: a shard may lack some classes.
+            class_list = np.unique(np.concatenate(reducer.gather_objects(np.unique(y))))
         if len(class_list) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, "
@@ -530,10 +567,10 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
             )
         return y, np.searchsorted(class_list, y).astype(np.float64), class_list
 
-    def _class_weighted(self, w, labels, class_list, incremental):
+    def _class_weighted(self, w, labels, class_list, incremental, reducer=None):
         """Sample weights times class weights; at least two classes of positive weight."""
         if not incremental:
-            self._check_two_classes(w, labels, class_list)
+            self._check_two_classes(w, labels, class_list, reducer)
         if self.class_weight is None:
             return w
         if incremental and self.class_weight == "balanced":
@@ -542,19 +579,26 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
                 "class counts are not known in advance. Pass a dict, e.g. from "
                 "sklearn.utils.class_weight.compute_class_weight on a sample."
             )
-        present = np.unique(labels)
+        codes = torch.as_tensor(np.searchsorted(class_list, labels), device=w.device)
+        all_codes, all_w = (codes, w) if reducer is None else (reducer.cat(codes), reducer.cat(w))
+        # The classes present (in every shard's rows), as compute_class_weight wants.
+        present = np.unique(all_codes.cpu().numpy())
         weights = compute_class_weight(
-            self.class_weight, classes=present, y=labels, sample_weight=w.cpu().numpy(),
+            self.class_weight, classes=class_list[present],
+            y=class_list[all_codes.cpu().numpy()], sample_weight=all_w.cpu().numpy(),
         )
-        per_row = weights[np.searchsorted(present, labels)]
-        w = w * torch.as_tensor(per_row, dtype=w.dtype, device=w.device)
+        per_class = np.zeros(len(class_list))
+        per_class[present] = weights
+        w = w * torch.as_tensor(per_class, dtype=w.dtype, device=w.device)[codes]
         if not incremental:
-            self._check_two_classes(w, labels, class_list)
+            self._check_two_classes(w, labels, class_list, reducer)
         return w
 
-    def _check_two_classes(self, w, labels, class_list):
-        codes = np.searchsorted(class_list, labels)
-        positive = np.bincount(codes, weights=w.cpu().numpy(), minlength=len(class_list)) > 0
+    def _check_two_classes(self, w, labels, class_list, reducer):
+        codes = torch.as_tensor(np.searchsorted(class_list, labels), device=w.device)
+        totals = torch.zeros(len(class_list), dtype=w.dtype, device=w.device).index_add_(
+            0, codes, w)
+        positive = ((reducer or LOCAL).sum(totals) > 0).cpu().numpy()
         if positive.sum() < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 classes with positive "
@@ -579,10 +623,10 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
 
     def _previous(self, like):
         coef = to_torch(self.coef_, like.device).to(like.dtype)
-        intercept = to_torch(np.asarray(self.intercept_), like.device).to(like.dtype)
+        intercept = to_torch(self.intercept_, like.device).to(like.dtype)
         return coef, intercept.expand(coef.shape[0]).clone()
 
-    def _fit_all(self, X, target, w, alpha, n_classes, continues, generator):
+    def _fit_all(self, X, target, w, alpha, n_classes, continues, generator, reducer):
         w_train, w_val, train_rows = w, None, None
         if self.early_stopping:
             w_train, w_val, train_rows = validation_split(w, self.validation_fraction, generator)
@@ -598,6 +642,7 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
             start=self._previous(X) if continues else None,
             sketch_size=getattr(self, "_sketch_rows", None) or sketch_size(X.shape[1]),
             generator=generator, train_options=options, w_val=w_val, train_rows=train_rows,
+            reducer=reducer,
         )
         return fit.coef, fit.intercept, fit.result
 
@@ -652,6 +697,8 @@ class TorchLinearClassifier(ClassifierMixin, BaseEstimator):
                 "X, raise alpha, or pass float64 data."
             )
         if coef.shape[0] > 1:
+            # Of the equal softmax models, the one summing to zero over the
+            # classes (see skorch_lite._logistic).
             coef = coef - coef.mean(0, keepdim=True)
             intercept = intercept - intercept.mean()
         self.classes_ = class_list

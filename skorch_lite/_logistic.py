@@ -8,21 +8,19 @@ with one column of ``W`` for two classes (the log-odds of the second
 class) and one per class otherwise (the softmax model). Its Hessian in the
 raw prediction of row ``i`` is ``diag(p_i) - p_i p_i^T`` (``p(1 - p)`` for
 two classes), so, as for the losses of :mod:`._newton`, the fit runs in
-*rounds*: each computes the curvature weights at the current model, builds
-the least-squares preconditioner of :mod:`._precondition` with them, takes
-the Newton (IRLS) step when it lowers the objective, and runs the solver on
-the true objective in those variables. For more than two classes the
-change of variables is shared by the classes: it is built with the mean
-curvature ``mean_k p_ik (1 - p_ik)`` of each row (the block-diagonal part
-of the Hessian, averaged; a quasi-Newton approximation in the spirit of
-Böhning, "Multinomial logistic regression algorithm", Ann. Inst. Statist.
-Math. 1992), and each class's column is rescaled by its own total
-curvature. Rounds continue until a round's start, with its curvature
-refreshed, already meets the stopping rule of :func:`._engine.train`: half
-the squared preconditioned gradient at most ``tol`` times the objective.
+*rounds*. Each builds a change of variables in which the Hessian at the
+current model is about the identity (:func:`curvature_preconditioner`: the
+least-squares preconditioner of :mod:`._precondition` from the rows
+weighted by their curvature, the classes mixed by the inverse square root
+of their coupling), takes a truncated Newton step when it gains more than
+``tol`` (:func:`_round_start`), and runs the solver on the true objective
+in those variables. Rounds continue until a round's start, with its
+curvature refreshed, already meets the stopping rule of
+:func:`._engine.train` (half the squared preconditioned gradient at most
+``tol`` times the objective) and the Newton step from it gains less.
 
 The softmax model is invariant to adding one vector to every class's
-coefficients (and one number to every intercept); the fitted model is the
+coefficients (and one number to every intercept); the estimator keeps the
 representative whose coefficients and intercepts sum to zero over the
 classes, as scikit-learn's :class:`~sklearn.linear_model.LogisticRegression`
 (its L-BFGS, started at zero, never leaves that subspace; with a penalty
@@ -162,13 +160,6 @@ def null_model(target, w, n_classes, n_features, fit_intercept, reducer=LOCAL):
     return coef, log_freq - log_freq.mean()
 
 
-def centred(coef, intercept, binary):
-    """The representative whose coefficients and intercepts sum to zero over the classes."""
-    if binary:
-        return coef, intercept
-    return coef - coef.mean(0, keepdim=True), intercept - intercept.mean()
-
-
 def objective_at(X, target, w, alpha, coef, intercept, binary, reducer=LOCAL):
     """The objective of a model (no gradient), for choosing a start."""
     with torch.no_grad():
@@ -262,8 +253,7 @@ def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch
             break
     if best is not None:
         _, coef, intercept = best
-    coef, intercept = centred(coef.detach(), intercept.detach(), binary)
-    return LogisticFit(coef, intercept, total)
+    return LogisticFit(coef.detach(), intercept.detach(), total)
 
 
 @dataclass

@@ -95,3 +95,31 @@ def test_pickled_pipeline_predicts_the_same(wine, tmp_path, dump):
     assert_array_equal(copy.predict_proba(X), pipe.predict_proba(X))
     assert_array_equal(copy.predict(X), pipe.predict(X))
     assert isinstance(copy[-1].coef_, np.ndarray)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_skops_trusts_nothing_but_the_classifier_itself(wine, solver):
+    sio = pytest.importorskip("skops.io")
+    X, y = wine
+    model = TorchLinearClassifier(solver=solver, random_state=0)
+    model = (model.partial_fit(X, y, classes=[0, 1, 2]) if solver == "adam"
+             else model.fit(X, y))
+    data = sio.dumps(model)
+    own = "skorch_lite._classifier.TorchLinearClassifier"
+    assert sio.get_untrusted_types(data=data) == [own]
+    loaded = sio.loads(data, trusted=[own])
+    assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    if solver == "adam":
+        loaded.partial_fit(X, y)
+        model.partial_fit(X, y)
+        assert_array_equal(loaded.coef_, model.coef_)
+
+
+def test_classifier_saved_with_a_gpu_device_predicts_where_there_is_no_gpu(wine, tmp_path):
+    # As for the regressor: the fitted state is numpy arrays whatever the
+    # device, so a model whose device is a GPU loads in a process with none.
+    from test_integration_persistence import _load_in_process_without_gpu
+
+    X, y = wine
+    model = TorchLinearClassifier().fit(X, y).set_params(device="cuda:1")
+    _load_in_process_without_gpu(tmp_path, model, X, model.predict(X))
