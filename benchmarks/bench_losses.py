@@ -35,10 +35,10 @@ def mean_deviance(X, y, coef, intercept):
     return np.mean(2 * (np.where(y > 0, y * np.log(safe), 0.0) - y * raw - y + np.exp(raw)))
 
 
-def best_time(make, X, y):
-    make().fit(X[:2000], y[:2000])  # warm-up: imports, first-call costs
+def best_time(make, X, y, repeats=REPEATS, warm_up_rows=2000):
+    make().fit(X[:warm_up_rows], y[:warm_up_rows])  # warm-up: imports, first-call costs
     best, model = np.inf, None
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         start = time.perf_counter()
         model = make().fit(X, y)
         best = min(best, time.perf_counter() - start)

@@ -63,7 +63,7 @@ def test_unseen_labels_in_partial_fit_raise_and_change_nothing():
 
 
 def test_partial_fit_needs_classes_first_and_the_same_classes_later():
-    clf = TorchLinearClassifier(solver="adam")
+    clf = TorchLinearClassifier(solver="adam", random_state=0)
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         clf.partial_fit(X, Y)
     assert not hasattr(clf, "coef_")
@@ -73,7 +73,7 @@ def test_partial_fit_needs_classes_first_and_the_same_classes_later():
 
 
 def test_partial_fit_rejects_balanced_class_weight():
-    clf = TorchLinearClassifier(solver="sgd", class_weight="balanced")
+    clf = TorchLinearClassifier(solver="sgd", class_weight="balanced", random_state=0)
     with pytest.raises(ValueError, match="'balanced' is not supported by partial_fit"):
         clf.partial_fit(X, Y, classes=[0, 1, 2])
 
