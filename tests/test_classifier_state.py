@@ -148,3 +148,23 @@ def test_without_intercept_the_intercepts_are_zero(iris):
     X, y = iris
     clf = TorchLinearClassifier(fit_intercept=False).fit(X, y)
     assert_array_equal(clf.intercept_, np.zeros(3))
+
+
+def test_polars_frame_and_series_give_the_pandas_model(iris):
+    pl = pytest.importorskip("polars")
+    X, y = iris
+    labels = np.array(["x", "y", "z"])[y]
+    clf = TorchLinearClassifier().fit(pl.DataFrame(X, schema=list("abcd")), pl.Series(labels))
+    assert_array_equal(clf.feature_names_in_, list("abcd"))
+    plain = TorchLinearClassifier().fit(X, labels)
+    assert_allclose(clf.coef_, plain.coef_, rtol=1e-12)
+
+
+def test_partial_fit_on_sparse_chunks_equals_dense(iris):
+    X, y = iris
+    sparse = TorchLinearClassifier(solver="adam", random_state=0)
+    dense = TorchLinearClassifier(solver="adam", random_state=0)
+    for _ in range(3):
+        sparse.partial_fit(sp.csr_matrix(X), y, classes=[0, 1, 2])
+        dense.partial_fit(X, y, classes=[0, 1, 2])
+    assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
