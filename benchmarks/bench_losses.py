@@ -37,14 +37,14 @@ def mean_deviance(X, y, coef, intercept):
     return np.mean(2 * (np.where(y > 0, y * np.log(safe), 0.0) - y * raw - y + np.exp(raw)))
 
 
-def best_time(make, X, y, device="cpu"):
+def best_time(make, X, y, device="cpu", repeats=REPEATS, warm_up_rows=2000):
     if device != "cpu":
         import torch
 
         X, y = torch.as_tensor(X, device=device), torch.as_tensor(y, device=device)
-    make().fit(X[:2000], y[:2000])  # warm-up: imports, first-call costs
+    make().fit(X[:warm_up_rows], y[:warm_up_rows])  # warm-up: imports, first-call costs
     best, model = np.inf, None
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         start = time.perf_counter()
         model = make().fit(X, y)
         _synchronize(device)

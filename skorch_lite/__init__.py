@@ -1,8 +1,15 @@
 """scikit-learn estimators trained by PyTorch autograd."""
 
+from ._classifier import TorchLinearClassifier
 from ._display import LossCurveDisplay
 from ._regressor import FitInterruptedWarning, TorchLinearRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["FitInterruptedWarning", "LossCurveDisplay", "TorchLinearRegressor", "__version__"]
+__all__ = [
+    "FitInterruptedWarning",
+    "LossCurveDisplay",
+    "TorchLinearClassifier",
+    "TorchLinearRegressor",
+    "__version__",
+]

@@ -211,20 +211,9 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             if loss > 0 and datafit.delta > _final_delta(datafit, loss, tol, Y.dtype):
                 datafit.delta /= DELTA_SHRINK
                 continue
-        if result.converged and result.n_iter == 1 and not jumped:
-            # The round's start met the rule with the curvature of that
-            # very point: the Newton decrement is within tol.
-            total.converged = True
+        stop, previous_end = last_round(total, result, jumped, previous_end)
+        if stop:
             break
-        end = result.loss_curve[-1] if result.loss_curve else math.inf
-        if result.stalled_above_tol and result.n_iter == 1 or end >= previous_end:
-            # A round that could not lower the objective (float32 data near
-            # its precision): more rounds would not either. Unless the round
-            # met the rule, the fit stops unconverged and says so.
-            total.stalled_above_tol = not result.converged
-            total.converged = result.converged
-            break
-        previous_end = end
     if lowest is not None and best is None:
         loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
         eps = torch.finfo(Y.dtype).eps
@@ -246,6 +235,26 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     vanished = at_optimum and "scale" in values and _scale_vanishes(
         X, Y, w, datafit, coef, intercept, extra, tol, reducer)
     return LossFit(coef.detach(), intercept.detach(), total, values, vanished)
+
+
+def last_round(total, result, jumped, previous_end):
+    """Whether an L-BFGS round ends the fit (``total`` then says how), and its objective.
+
+    The fit has converged when the round's start met the rule with the
+    curvature of that very point (no Newton step taken): the Newton
+    decrement is within tol. A round that could not lower the objective
+    (float32 data near its precision) ends it too, since more rounds would
+    not either: unless the round met the rule, unconverged, and it says so.
+    """
+    if result.converged and result.n_iter == 1 and not jumped:
+        total.converged = True
+        return True, previous_end
+    end = result.loss_curve[-1] if result.loss_curve else math.inf
+    if result.stalled_above_tol and result.n_iter == 1 or end >= previous_end:
+        total.stalled_above_tol = not result.converged
+        total.converged = result.converged
+        return True, previous_end
+    return False, end
 
 
 def _scale_vanishes(X, Y, w, datafit, coef, intercept, extra, tol, reducer):

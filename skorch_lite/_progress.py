@@ -38,8 +38,9 @@ class Progress:
     Iteration  2  loss 23.5000
     """
 
-    def __init__(self, verbose, max_iter, stream=None):
+    def __init__(self, verbose, max_iter, stream=None, header=HEADER, score_name="R^2"):
         self.verbose = verbose
+        self.header, self.score_name = header, score_name
         self.max_iter = max_iter
         self.stream = stream
         self._start = time.perf_counter()
@@ -53,13 +54,13 @@ class Progress:
         if self.verbose != 1:
             return
         if not self._header_done:
-            self._print(HEADER)
+            self._print(self.header)
             self._header_done = True
         # Six significant digits for the loss, trailing zeros kept ("#"),
         # and four decimals for R^2, on every line, so the columns line up.
         line = f"Iteration {iteration:>{self._width}d}  loss {loss:#.6g}"
         if validation_score is not None:
-            line += f"  validation R^2 {validation_score:.4f}"
+            line += f"  validation {self.score_name} {validation_score:.4f}"
         self._print(line)
 
     def close(self, n_iter, converged, interrupted=False, stalled=False):

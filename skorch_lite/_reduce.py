@@ -37,6 +37,10 @@ class Reducer:
         """Every process's ``tensor`` concatenated along dim 0, in rank order."""
         return tensor
 
+    def gather_objects(self, obj):
+        """Every process's picklable ``obj`` (a classifier's labels), in rank order."""
+        return [obj]
+
 
 LOCAL = Reducer()
 
@@ -104,3 +108,9 @@ class AllReduce(Reducer):
         self.bytes_gathered += result.numel() * result.element_size()
         self.n_calls += 2
         return result
+
+    def gather_objects(self, obj):
+        gathered = [None] * self.world_size
+        dist.all_gather_object(gathered, obj, group=self.group)
+        self.n_calls += 1
+        return gathered

@@ -1,8 +1,7 @@
 """The scikit-learn face of the engine: parameters, validation, fitted attributes."""
 
-import math
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -15,9 +14,19 @@ from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._base import (
+    TRAINING_CONSTRAINTS,
+    record_training,
+    FitInterruptedWarning,
+    NothingCompleted,
+    atomic_fit,
+    scaled_weights,
+    sketch_size,
+    validation_split,
+    warn_about,
+)
 from ._callbacks import FitTasks, linear_model_snapshot, loss_round_snapshot
 from ._devices import fit_threads, resolve_device
-from ._reduce import LOCAL
 from ._engine import Objective, TrainResult, r2_from_sums, train
 from ._inputs import (
     ArraySpace,
@@ -32,35 +41,11 @@ from ._losses import LOSSES, make_datafit
 from ._newton import DatafitObjective, fit_loss, fraction_explained, stream_preconditioner
 from ._precondition import fit_preconditioner
 from ._progress import Progress
-from ._solvers import SOLVERS, stochastic_only
-from ._state import fitted_state, restore_fitted, tensors_from_numpy, tensors_to_numpy
+from ._reduce import LOCAL
+from ._solvers import stochastic_only
+from ._state import tensors_from_numpy, tensors_to_numpy
 from ._stopping import objective_value
 from ._stream import update_stream
-
-
-class FitInterruptedWarning(UserWarning):
-    """Training was interrupted (KeyboardInterrupt) and kept the best model it had reached.
-
-    The estimator is fitted and consistent; the warning's message gives the
-    number of iterations this call completed. An interrupt before the first
-    iteration completed leaves the estimator exactly as it was before the
-    call (unfitted if it was). Turn the warning into an error with
-    :func:`warnings.simplefilter` to stop a script instead.
-    """
-
-
-class _NothingCompleted(Exception):
-    """Raised inside a fit interrupted before an iteration completed (see ``_fit``)."""
-
-
-def _sketch_size(n_features):
-    # Rows of the CountSketch (see _precondition.sketch_rows for the floor).
-    # 50 rows per feature keep the sketched Hessian within ~15% of the true
-    # one, so L-BFGS needs 2-3 iterations (measured on 1M x 100: 4 at 20 rows
-    # per feature, 3 at 50, 2 at 100), within 4M float64 values (32 MB) so
-    # the sketch stays small beside X. Below 2000 rows the "sketch" is the
-    # whole data set.
-    return max(2000, min(50 * n_features, (1 << 22) // n_features))
 
 
 class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
@@ -257,22 +242,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         "loss": [StrOptions(set(LOSSES)), callable],
         "epsilon": [Interval(Real, 1, None, closed="left")],
         "quantile": [Interval(Real, 0, 1, closed="neither")],
-        "fit_intercept": ["boolean"],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "solver": [StrOptions(set(SOLVERS))],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "device": [str, torch.device],
-        "verbose": ["verbose"],
+        **TRAINING_CONSTRAINTS,
     }
 
     def __init__(
@@ -530,23 +500,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         # A fit is atomic: whatever goes wrong (bad input, divergence, a
         # change of shape, an interrupt outside the training loop), the
         # estimator is left exactly as it was before the call.
-        saved = fitted_state(self)
-        try:
-            return self._fit_unguarded(X, y, sample_weight, incremental, reducer)
-        except _NothingCompleted:
-            # Interrupted before an iteration completed: there is no model of
-            # this call to keep, and an unfitted estimator stays unfitted.
-            restore_fitted(self, saved)
-            warnings.warn(
-                f"{type(self).__name__} was interrupted (KeyboardInterrupt) before "
-                "completing an iteration: nothing was completed, and the estimator "
-                "is unchanged.",
-                FitInterruptedWarning,
-            )
-            return self
-        except BaseException:
-            restore_fitted(self, saved)
-            raise
+        return atomic_fit(self, self._fit_unguarded, X, y, sample_weight, incremental, reducer)
 
     def _fit_unguarded(self, X, y, sample_weight, incremental, reducer):
         fitted = hasattr(self, "coef_")
@@ -582,7 +536,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         # weight) and loss_curve_; sums of weights of 1e-320 or 1e300 do not.
         # The stream's moments get the caller's weights (update_stream counts
         # them in units of the largest seen): chunks keep their relative weights.
-        weights, alpha = _scaled_weights(data.w, self.alpha, reducer)
+        weights, alpha = scaled_weights(data.w, self.alpha, reducer)
         w_train, w_val, train_rows = self._split(weights, incremental, generator)
         datafit = None
         if self.loss != "squared_error":
@@ -617,7 +571,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             precond = fit_preconditioner(
                 X_t, Y_t, w_train, alpha=alpha, fit_intercept=self.fit_intercept,
                 # A private knob: tests make small problems take the sketch path.
-                sketch_size=getattr(self, "_sketch_rows", None) or _sketch_size(X_t.shape[1]),
+                sketch_size=getattr(self, "_sketch_rows", None) or sketch_size(X_t.shape[1]),
                 generator=generator, reducer=reducer,
             )
         if datafit is None:
@@ -658,43 +612,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         return self
 
     def _warn_about(self, result, incremental):
-        if result.interrupted:
-            warnings.warn(
-                f"{type(self).__name__} was interrupted (KeyboardInterrupt) after "
-                f"{result.n_iter} completed iteration(s) of this call; the fitted "
-                "model is the best reached by then (fit compares the start and every "
-                "completed iteration).",
-                FitInterruptedWarning,
-            )
-        elif not incremental and result.stalled_above_tol and self.solver != "lbfgs":
-            # Only mini-batch training stalls with Adam and SGD (see train).
-            above = ("still above its minimum by more than" if result.excess is None else
-                     f"an estimated {result.excess:.2g} (relative) above its minimum, more than")
-            warnings.warn(
-                f"TorchLinearRegressor stopped at iteration {result.n_iter} at the noise "
-                f"floor of mini-batch training: with a constant step (learning_rate_init="
-                f"{self.learning_rate_init}) in batches of {self.batch_size} rows the "
-                f"epochs stopped improving with the kept model's objective {above} "
-                f"tol={self.tol}. Lower learning_rate_init, raise batch_size, or train "
-                "on the full batch (batch_size=None).",
-                ConvergenceWarning,
-            )
-        elif not incremental and result.stalled_above_tol:
-            warnings.warn(
-                f"TorchLinearRegressor stopped at iteration {result.n_iter} before "
-                f"converging (tol={self.tol}): the objective stopped decreasing while "
-                "its gradient was still above the stopping rule's bound. The data may "
-                "be too badly scaled for the preconditioner (e.g. sample_weight "
-                "spanning many orders of magnitude, or float32 data near its "
-                "precision); try float64 data or a larger tol.",
-                ConvergenceWarning,
-            )
-        elif not (incremental or result.converged or result.stopped_by_callback):
-            warnings.warn(
-                f"TorchLinearRegressor stopped at max_iter={self.max_iter} before "
-                f"converging (tol={self.tol}); increase max_iter.",
-                ConvergenceWarning,
-            )
+        warn_about(self, result, incremental)
 
     def _fit_datafit(self, data, w_train, w_val, train_rows, alpha, generator, continues,
                      incremental, reducer, space, tasks):
@@ -702,7 +620,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         X_t, Y_t = data.X, data.Y
         datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
         n_targets = Y_t.shape[1]
-        sketch_size = getattr(self, "_sketch_rows", None) or _sketch_size(X_t.shape[1])
+        sketch_rows = getattr(self, "_sketch_rows", None) or sketch_size(X_t.shape[1])
         options = dict(
             solver=self.solver, learning_rate_init=self.learning_rate_init,
             momentum=self.momentum, batch_size=self.batch_size, max_iter=self.max_iter,
@@ -732,7 +650,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
             fit = fit_loss(
                 X_t, Y_t[:, t : t + 1], w_train, datafit=datafit, alpha=alpha,
-                fit_intercept=self.fit_intercept, start=start, sketch_size=sketch_size,
+                fit_intercept=self.fit_intercept, start=start, sketch_size=sketch_rows,
                 generator=generator, train_options=options, w_val=w_val,
                 train_rows=train_rows, reducer=reducer, round_hook=round_hook,
             )
@@ -815,26 +733,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         """Weights of the training and validation rows (validation: early stopping)."""
         if not self.early_stopping or incremental:
             return w, None, None
-        n_samples = w.shape[0]
-        n_val = math.ceil(self.validation_fraction * n_samples)
-        if n_val >= n_samples:
-            raise ValueError(
-                f"early_stopping with validation_fraction={self.validation_fraction} "
-                f"leaves no training rows out of {n_samples}; lower "
-                "validation_fraction or set early_stopping=False."
-            )
-        order = torch.randperm(n_samples, generator=generator)
-        val_mask = torch.zeros(n_samples, dtype=torch.bool)
-        val_mask[order[:n_val]] = True
-        val_mask = val_mask.to(w.device)
-        w_val = torch.where(val_mask, w, torch.zeros_like(w))
-        w_train = w - w_val
-        if not (w_val.sum() > 0 and w_train.sum() > 0):
-            raise ValueError(
-                "early_stopping needs positive sample_weight on both the training "
-                "and the validation rows; set early_stopping=False."
-            )
-        return w_train, w_val, torch.sort(order[n_val:]).values
+        return validation_split(w, self.validation_fraction, generator)
 
     def _initial_variables(self, objective, continues, incremental):
         """Where training starts: the previous model, or the sketch's least-squares solution.
@@ -887,7 +786,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     def _set_fitted_values(self, coef, intercept, y_ndim, result, resume, space, stream):
         if result.interrupted and result.n_iter == 0:
-            raise _NothingCompleted
+            raise NothingCompleted
         self._fitted_link = "log" if self.loss in ("poisson", "gamma") else "identity"
         if self.loss != "huber" and hasattr(self, "scale_"):
             del self.scale_  # another loss's scale describes no model now
@@ -902,18 +801,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         # numpy by default: a model trained on a GPU unpickles anywhere.
         self.coef_ = space.put(coef)
         self.intercept_ = space.put(intercept) if self.fit_intercept else 0.0
-        if resume:
-            self.n_iter_ += result.n_iter
-            self.loss_curve_ = self.loss_curve_ + result.loss_curve
-        else:
-            self.n_iter_ = result.n_iter
-            self.loss_curve_ = result.loss_curve
-        if result.validation_scores:
-            self.validation_scores_ = result.validation_scores
-            self.best_validation_score_ = max(result.validation_scores)
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
+        record_training(self, result, resume)
         if stream is not None:
             self._stream = {"moments": stream.moments.to_dict(), "basis": stream.basis.to_dict()}
             self._optimizer_state = {
@@ -923,14 +811,6 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         else:
             self._stream = None
             self._optimizer_state = None
-
-
-def _scaled_weights(weights, alpha, reducer):
-    """``weights`` and ``alpha`` divided by the largest weight (of every process)."""
-    largest = (reducer or LOCAL).cat(weights.max().reshape(1)).max()
-    if largest == 1:
-        return weights, alpha
-    return weights / largest, alpha / float(largest)
 
 
 def _combine(results):

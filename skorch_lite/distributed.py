@@ -44,7 +44,7 @@ def fit(estimator, X, y, sample_weight=None, *, reducer=None):
 
     Parameters
     ----------
-    estimator : TorchLinearRegressor
+    estimator : TorchLinearRegressor or TorchLinearClassifier
         Unfitted, or fitted when ``warm_start=True``; full batch only
         (``batch_size=None``, ``early_stopping=False``). Must have the same
         parameters in every process.
@@ -52,6 +52,8 @@ def fit(estimator, X, y, sample_weight=None, *, reducer=None):
         This process's rows. Same number of features and dtype everywhere;
         shards may differ in length.
     y : array-like of shape (n_shard_samples,) or (n_shard_samples, n_targets)
+        For a classifier, labels; a shard may lack some classes (``classes_``
+        is the union of every shard's labels).
     sample_weight : array-like of shape (n_shard_samples,), default=None
         Every shard needs a positive weight sum.
     reducer : AllReduce, default=None
@@ -61,7 +63,7 @@ def fit(estimator, X, y, sample_weight=None, *, reducer=None):
 
     Returns
     -------
-    estimator : TorchLinearRegressor
+    estimator : TorchLinearRegressor or TorchLinearClassifier
         The same object, fitted; identical in every process.
 
     Examples
@@ -124,7 +126,10 @@ def _agree_on_inputs(estimator, X, y, sample_weight, reducer):
     device = resolve_device(estimator.device)
     error, shape = None, [-1.0, -1.0, -1.0]
     try:
-        # The checks fit runs, on a clone so that they set no attributes.
+        # The checks fit runs, on a clone so that they set no attributes. A
+        # classifier checks its labels first (a shard may hold one class).
+        if hasattr(estimator, "_shard_targets"):
+            y = estimator._shard_targets(y)
         data = fit_inputs(
             clone(estimator), X, y, sample_weight, reset=True,
             resolve_device=lambda where: resolve_device(estimator.device, data_device=where),

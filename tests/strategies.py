@@ -126,6 +126,30 @@ def orthonormal_columns(draw, n_rows, n_cols, *, orthogonal_to_ones):
     return Q[:, lead:]
 
 
+def centred_design(draw, n, p, *, decades):
+    """A centred ``(n, p)`` design, condition number <= 10 once its columns are rescaled.
+
+    ``Q @ diag(singular_values) @ V.T`` with ``Q`` orthonormal and
+    orthogonal to the ones, singular values in ``[1, 10]``, each column then
+    multiplied by a scale within ``decades`` orders of magnitude of 1.
+    Returns the design and the scales.
+    """
+    Q = orthonormal_columns(draw, n, p, orthogonal_to_ones=True)
+    V = orthonormal_columns(draw, p, p, orthogonal_to_ones=False)
+    singular_values = draw(arrays(np.float64, p, elements=st.floats(1.0, 10.0)))
+    scales = 10.0 ** draw(arrays(np.float64, p, elements=st.floats(-decades, decades)))
+    return (Q * singular_values) @ V.T * scales, scales
+
+
+def drawn_weights(draw, kind, n):
+    """None (``"none"``), floats in ``[1/4, 4]`` (``"float"``) or integers 1-4 (``"integer"``)."""
+    if kind == "float":
+        return 2.0 ** draw(arrays(np.float64, n, elements=st.floats(-2.0, 2.0)))
+    if kind == "integer":
+        return draw(arrays(np.float64, n, elements=st.integers(1, 4)))
+    return None
+
+
 @st.composite
 def problems(
     draw,
@@ -148,12 +172,9 @@ def problems(
     n = p + 1 + draw(extra_rows)
     one_d = k == 1 and draw(st.booleans())
 
-    Q = orthonormal_columns(draw, n, p, orthogonal_to_ones=True)
-    V = orthonormal_columns(draw, p, p, orthogonal_to_ones=False)
-    singular_values = draw(arrays(np.float64, p, elements=st.floats(1.0, 10.0)))
-    scales = 10.0 ** draw(arrays(np.float64, p, elements=st.floats(-3.0, 3.0)))
+    X, scales = centred_design(draw, n, p, decades=3.0)
     offsets = draw(arrays(np.float64, p, elements=st.floats(-5.0, 5.0)))
-    X = (Q * singular_values) @ V.T * scales + offsets * scales
+    X = X + offsets * scales
 
     coef = draw(arrays(np.float64, (k, p), elements=sizeable_floats(3.0))) / scales
     intercept = draw(arrays(np.float64, k, elements=sizeable_floats(10.0)))
@@ -162,12 +183,7 @@ def problems(
     if one_d:
         y = y[:, 0]
 
-    kind = draw(weights)
-    sample_weight = None
-    if kind == "float":
-        sample_weight = 2.0 ** draw(arrays(np.float64, n, elements=st.floats(-2.0, 2.0)))
-    elif kind == "integer":
-        sample_weight = draw(arrays(np.float64, n, elements=st.integers(1, 4)))
+    sample_weight = drawn_weights(draw, draw(weights), n)
     return Problem(X=X, y=y, sample_weight=sample_weight, column_scales=scales)
 
 
@@ -244,3 +260,49 @@ def assert_same_coefficients(first, second, problem, tol=TIGHT):
     np.testing.assert_allclose(
         as_1d(first.intercept_, k), as_1d(second.intercept_, k), rtol=tol, atol=tol * size
     )
+
+
+@dataclass
+class ClassificationProblem:
+    """One classification data set: every class present at least twice."""
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray
+    alpha: float
+
+
+@st.composite
+def classification_problems(draw, *, n_classes=st.integers(2, 4),
+                            weights=st.sampled_from(["none", "float", "integer"])):
+    """Small, well-conditioned classification problems with a positive penalty.
+
+    The design is built as in :func:`problems` (condition number at most 10
+    after column scaling, scales over four orders of magnitude); labels
+    come from a random linear model plus noise, then each class is given at
+    least two rows. ``alpha`` in ``[0.05, 10]`` keeps the optimum finite
+    even where the classes are separable.
+    """
+    k = draw(n_classes)
+    p = draw(st.integers(1, 4))
+    n = max(2 * k, p + 1) + draw(st.integers(2, 16))
+    X, scales = centred_design(draw, n, p, decades=2.0)
+    W = draw(arrays(np.float64, (k, p), elements=unit_floats())) / scales
+    noise = draw(arrays(np.float64, (n, k), elements=unit_floats()))
+    y = np.argmax(X @ W.T + noise, axis=1)
+    y[: 2 * k] = np.repeat(np.arange(k), 2)
+    sample_weight = drawn_weights(draw, draw(weights), n)
+    alpha = draw(st.floats(0.05, 10.0))
+    return ClassificationProblem(X=X, y=y, sample_weight=sample_weight, alpha=alpha)
+
+
+def log_loss_objective(X, y, coef, intercept, *, alpha, sample_weight=None):
+    """The documented objective of :class:`TorchLinearClassifier`, in plain numpy."""
+    w = np.ones(len(y)) if sample_weight is None else sample_weight
+    raw = X @ coef.T + intercept
+    if coef.shape[0] == 1:
+        raw = np.column_stack([np.zeros(len(y)), raw[:, 0]])
+    top = raw.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(raw - top).sum(axis=1))
+    losses = log_norm - raw[np.arange(len(y)), y]
+    return (w @ losses + alpha * np.sum(coef**2)) / w.sum()

@@ -7,13 +7,23 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skorch_lite import TorchLinearRegressor
+from skorch_lite import TorchLinearClassifier, TorchLinearRegressor
 
 # SGD converges linearly on the preconditioned problem, so it too meets the
 # rtol=1e-7 sample-weight check; Adam with a constant step does not.
 ESTIMATORS = [TorchLinearRegressor(), TorchLinearRegressor(solver="sgd")] + [
     TorchLinearRegressor(loss=loss)
     for loss in ("huber", "absolute_error", "quantile", "poisson", "gamma")
+]
+# The classifier's Adam and SGD start at the Newton iterates, which reach the
+# optimum on the checks' small data sets: both meet the sample-weight checks.
+# (Early stopping does not: a repeated row and its weighted twin fall on
+# different sides of the random validation split.)
+ESTIMATORS += [
+    TorchLinearClassifier(),
+    TorchLinearClassifier(solver="adam"),
+    TorchLinearClassifier(solver="sgd"),
+    TorchLinearClassifier(class_weight="balanced"),
 ]
 
 @parametrize_with_checks(ESTIMATORS)

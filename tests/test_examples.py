@@ -47,7 +47,7 @@ def test_every_example_is_covered_here():
         "plot_sourdough.py", "plot_diabetes_grid_search.py",
         "plot_linnerud_multioutput.py", "plot_distributed_search.py",
         "plot_partial_fit_memmap.py", "plot_losses_with_outliers.py",
-        "plot_custom_torch_loss.py",
+        "plot_custom_torch_loss.py", "plot_wine_classification.py",
     }
 
 
@@ -110,3 +110,9 @@ def test_custom_loss_example_reaches_the_scipy_optimum():
     out = run_example("plot_custom_torch_loss.py")
     assert number_after("relative difference in the objective:", out) < 1e-6
     assert number_after("weighted vs repeated rows, relative difference in coef_:", out) < 1e-9
+
+
+def test_wine_classification_example_agrees_with_logistic_regression():
+    out = run_example("plot_wine_classification.py")
+    assert number_after("largest difference in predict_proba from LogisticRegression:", out) < 1e-5
+    assert number_after("largest difference in predict_proba over the path:", out) < 1e-5

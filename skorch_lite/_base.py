@@ -1,0 +1,179 @@
+"""What every estimator of the package shares: parameters, atomic fits, weights, splits."""
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._reduce import LOCAL
+from ._solvers import SOLVERS
+from ._state import fitted_state, restore_fitted
+
+
+class FitInterruptedWarning(UserWarning):
+    """Training was interrupted (KeyboardInterrupt) and kept the best model it had reached.
+
+    The estimator is fitted and consistent; the warning's message gives the
+    number of iterations this call completed. An interrupt before the first
+    iteration completed leaves the estimator exactly as it was before the
+    call (unfitted if it was). Turn the warning into an error with
+    :func:`warnings.simplefilter` to stop a script instead.
+    """
+
+
+class NothingCompleted(Exception):
+    """Raised inside a fit interrupted before an iteration completed (see :func:`atomic_fit`)."""
+
+
+# The training parameters of every estimator (each adds its loss's own).
+TRAINING_CONSTRAINTS = {
+    "fit_intercept": ["boolean"],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "solver": [StrOptions(set(SOLVERS))],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "momentum": [Interval(Real, 0, 1, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "warm_start": ["boolean"],
+    "device": [str, torch.device],
+    "verbose": ["verbose"],
+}
+
+
+def atomic_fit(estimator, fit, *args):
+    """Run ``fit(*args)``; whatever it raises, ``estimator`` is left exactly as it was.
+
+    An interrupt before an iteration completed (:class:`NothingCompleted`)
+    also leaves it unchanged, with a :class:`FitInterruptedWarning`.
+    """
+    saved = fitted_state(estimator)
+    try:
+        return fit(*args)
+    except NothingCompleted:
+        restore_fitted(estimator, saved)
+        warnings.warn(
+            f"{type(estimator).__name__} was interrupted (KeyboardInterrupt) before "
+            "completing an iteration: nothing was completed, and the estimator "
+            "is unchanged.",
+            FitInterruptedWarning,
+        )
+        return estimator
+    except BaseException:
+        restore_fitted(estimator, saved)
+        raise
+
+
+def sketch_size(n_features):
+    """Rows of the CountSketch of the preconditioner (see _precondition.sketch_rows).
+
+    50 rows per feature keep the sketched Hessian within ~15% of the true
+    one, so L-BFGS needs 2-3 iterations (measured on 1M x 100: 4 at 20 rows
+    per feature, 3 at 50, 2 at 100), within 4M float64 values (32 MB) so
+    the sketch stays small beside X. Below 2000 rows the "sketch" is the
+    whole data set.
+    """
+    return max(2000, min(50 * n_features, (1 << 22) // n_features))
+
+
+def scaled_weights(weights, alpha, reducer):
+    """``weights`` and ``alpha`` divided by the largest weight (of every process)."""
+    largest = (reducer or LOCAL).cat(weights.max().reshape(1)).max()
+    if largest == 1:
+        return weights, alpha
+    return weights / largest, alpha / float(largest)
+
+
+def validation_split(w, validation_fraction, generator):
+    """Weights of the training and validation rows, and the training rows' indices.
+
+    ``ceil(validation_fraction * n_samples)`` rows, drawn with ``generator``,
+    are held out.
+    """
+    n_samples = w.shape[0]
+    n_val = math.ceil(validation_fraction * n_samples)
+    if n_val >= n_samples:
+        raise ValueError(
+            f"early_stopping with validation_fraction={validation_fraction} "
+            f"leaves no training rows out of {n_samples}; lower "
+            "validation_fraction or set early_stopping=False."
+        )
+    order = torch.randperm(n_samples, generator=generator)
+    val_mask = torch.zeros(n_samples, dtype=torch.bool)
+    val_mask[order[:n_val]] = True
+    val_mask = val_mask.to(w.device)
+    w_val = torch.where(val_mask, w, torch.zeros_like(w))
+    w_train = w - w_val
+    if not (w_val.sum() > 0 and w_train.sum() > 0):
+        raise ValueError(
+            "early_stopping needs positive sample_weight on both the training "
+            "and the validation rows; set early_stopping=False."
+        )
+    return w_train, w_val, torch.sort(order[n_val:]).values
+
+
+def record_training(estimator, result, resume):
+    """``n_iter_``, ``loss_curve_`` and the validation scores of a finished call.
+
+    ``resume`` (a call of ``partial_fit`` on a fitted model) extends the
+    counts and the curve instead of replacing them.
+    """
+    if resume:
+        estimator.n_iter_ += result.n_iter
+        estimator.loss_curve_ = estimator.loss_curve_ + result.loss_curve
+    else:
+        estimator.n_iter_ = result.n_iter
+        estimator.loss_curve_ = result.loss_curve
+    scores = result.validation_scores
+    estimator.validation_scores_ = scores if scores else None
+    estimator.best_validation_score_ = max(scores) if scores else None
+
+
+def warn_about(estimator, result, incremental):
+    """The warnings of a finished fit: interrupted, stalled, or stopped at ``max_iter``."""
+    name = type(estimator).__name__
+    if result.interrupted:
+        warnings.warn(
+            f"{name} was interrupted (KeyboardInterrupt) after "
+            f"{result.n_iter} completed iteration(s) of this call; the fitted "
+            "model is the best reached by then (fit compares the start and every "
+            "completed iteration).",
+            FitInterruptedWarning,
+        )
+    elif not incremental and result.stalled_above_tol and estimator.solver != "lbfgs":
+        # Only mini-batch training stalls with Adam and SGD (see train).
+        above = ("still above its minimum by more than" if result.excess is None else
+                 f"an estimated {result.excess:.2g} (relative) above its minimum, more than")
+        warnings.warn(
+            f"{name} stopped at iteration {result.n_iter} at the noise "
+            f"floor of mini-batch training: with a constant step (learning_rate_init="
+            f"{estimator.learning_rate_init}) in batches of {estimator.batch_size} rows the "
+            f"epochs stopped improving with the kept model's objective {above} "
+            f"tol={estimator.tol}. Lower learning_rate_init, raise batch_size, or train "
+            "on the full batch (batch_size=None).",
+            ConvergenceWarning,
+        )
+    elif not incremental and result.stalled_above_tol:
+        warnings.warn(
+            f"{name} stopped at iteration {result.n_iter} before "
+            f"converging (tol={estimator.tol}): the objective stopped decreasing while "
+            "its gradient was still above the stopping rule's bound. The data may "
+            "be too badly scaled for the preconditioner (e.g. sample_weight "
+            "spanning many orders of magnitude, or float32 data near its "
+            "precision); try float64 data or a larger tol.",
+            ConvergenceWarning,
+        )
+    elif not (incremental or result.converged or result.stopped_by_callback):
+        warnings.warn(
+            f"{name} stopped at max_iter={estimator.max_iter} before "
+            f"converging (tol={estimator.tol}); increase max_iter.",
+            ConvergenceWarning,
+        )
