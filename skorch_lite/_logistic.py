@@ -224,9 +224,11 @@ def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch
                                      reducer=reducer)
         theta, gamma, jumped = _round_start(objective, precond, coef, intercept, fit_intercept,
                                             train_options["tol"])
-        null = objective_at(X, target, w, alpha, *null_model(
-            target, w, n_classes, X.shape[1], fit_intercept, reducer), binary, reducer)
-        objective.diverged_above = 100 * (null + 1.0)
+        # No finite value is divergence: the log loss grows at most linearly
+        # in the coefficients, and Adam's and SGD's steps are bounded, so a
+        # large value is an overshoot (separable classes, tiny alpha) that
+        # the next steps come back from; non-finite values still raise.
+        objective.diverged_above = math.inf
         round_options = dict(train_options,
                              max_iter=min(budget, ROUND_ITERATIONS) if lbfgs else budget)
         result = train(objective, theta, gamma, train_rows=train_rows, **round_options)

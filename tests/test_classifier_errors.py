@@ -117,3 +117,17 @@ def test_separable_data_without_penalty_warns_that_there_is_no_optimum():
         clf = TorchLinearClassifier(alpha=0.0, max_iter=50).fit(X, y)
     assert np.isfinite(clf.coef_).all()
     assert np.isfinite(clf.predict_proba(X)).all()
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_separable_data_with_tiny_alpha_does_not_diverge_with_stochastic_solvers(solver):
+    # Adam raised "Training diverged" (3e3 times the null objective): with
+    # separable classes an overshoot is large but finite, and it comes back.
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 3)
+    y = (X[:, 0] > 0).astype(int)
+    X[:, 0] += np.where(y, 1, -1) * 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = TorchLinearClassifier(solver=solver, alpha=1e-12, random_state=0).fit(X, y)
+    assert np.isfinite(clf.coef_).all() and clf.score(X, y) == 1.0
