@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from ._data import affine, take_rows
 from ._engine import TrainResult, train
-from ._newton import ROUND_ITERATIONS, _accumulate, last_round
+from ._newton import ROUND_ITERATIONS, _accumulate, early_stopping_round, last_round
 from ._precondition import fit_preconditioner
 from ._reduce import LOCAL
 
@@ -237,14 +237,10 @@ def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch
         _accumulate(total, result)
         budget -= result.n_iter
         if w_val is not None:
-            # Early stopping: the best round on the validation rows is kept,
-            # and the first round that does not improve on it ends the fit.
-            score = max(result.validation_scores, default=-math.inf)
-            if best is not None and score <= best[0]:
-                # Stopped by the early-stopping rule, as train's patience.
-                total.converged = True
+            stop, best = early_stopping_round(total, result, best,
+                                              (coef.clone(), intercept.clone()))
+            if stop:
                 break
-            best = (score, coef.clone(), intercept.clone())
         if not lbfgs or result.interrupted or result.stopped_by_callback:
             total.converged = result.converged
             break

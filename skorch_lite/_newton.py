@@ -187,16 +187,11 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
         _accumulate(total, result)
         budget -= result.n_iter
         if w_val is not None:
-            # Early stopping: each round keeps its best model on the
-            # validation rows; the fit keeps the best round's, and stops at
-            # the first round that does not improve on it.
-            score = max(result.validation_scores, default=-math.inf)
-            if best is not None and score <= best[0]:
-                # The early-stopping rule ended the fit, as it was asked to:
-                # not a failure to converge within max_iter.
-                total.converged = True
+            stop, best = early_stopping_round(
+                total, result, best, (coef.clone(), intercept.clone(),
+                                      [e.detach().clone() for e in extra]))
+            if stop:
                 break
-            best = (score, coef.clone(), intercept.clone(), [e.detach().clone() for e in extra])
         if not lbfgs or result.interrupted or result.stopped_by_callback:
             total.converged = result.converged
             break
@@ -235,6 +230,22 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     vanished = at_optimum and "scale" in values and _scale_vanishes(
         X, Y, w, datafit, coef, intercept, extra, tol, reducer)
     return LossFit(coef.detach(), intercept.detach(), total, values, vanished)
+
+
+def early_stopping_round(total, result, best, model):
+    """Early stopping across rounds: whether this round ends the fit, and the best round.
+
+    Each round keeps its best model on the validation rows (``result``'s
+    scores); the fit keeps the best round's ``(score, *model)`` and stops at
+    the first round that does not improve on it. That stop is the rule the
+    user asked for, not a failure to converge within max_iter: ``total``
+    says converged.
+    """
+    score = max(result.validation_scores, default=-math.inf)
+    if best is not None and score <= best[0]:
+        total.converged = True
+        return True, best
+    return False, (score, *model)
 
 
 def last_round(total, result, jumped, previous_end):
