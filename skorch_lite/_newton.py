@@ -121,7 +121,8 @@ class LossFit:
 
 
 def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, generator,
-             train_options, w_val=None, train_rows=None, reducer=None, round_hook=None):
+             train_options, w_val=None, train_rows=None, reducer=None, round_hook=None,
+             start_scale=None):
     """Minimize ``datafit``'s penalized objective for one target column ``Y`` (n, 1).
 
     Parameters
@@ -133,6 +134,10 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     train_options : dict
         Keyword arguments of :func:`._engine.train` (solver, rates, max_iter,
         tol, ...); ``max_iter`` is the total over rounds.
+    start_scale : Tensor of shape (1,) or None
+        Huber's scale of the previous fit, where a warm start taken from it
+        begins (else at the start's residual size): a refit on the same data
+        then starts at the optimum and converges at once.
     round_hook : callable or None
         ``round_hook(precond, theta, gamma, done)`` gives each round's
         per-iteration callback for :func:`._engine.train` (None for none),
@@ -152,7 +157,11 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
         # A warm start begins at the previous model unless the default start
         # is better (after set_params(alpha=...), or on other rows).
         coef, intercept = start
+    else:
+        start_scale = None
     residual_scale = _residual_scale(X, Y, w, datafit, coef, intercept, reducer)
+    if start_scale is not None:
+        residual_scale = start_scale.to(residual_scale)
     extra = datafit.init_extra(residual_scale)
     unit = _objective_unit(Y, w, datafit, extra, fit_intercept, reducer)
     datafit.unit = unit

@@ -640,6 +640,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 previous = to_torch(self.coef_, X_t.device).to(X_t.dtype).reshape(n_targets, -1)
                 offset = to_torch(self.intercept_, X_t.device).to(X_t.dtype)
                 start = (previous[t : t + 1], offset.expand(n_targets)[t : t + 1].clone())
+            # Only a Huber fit leaves scale_ (another loss's fit deletes it).
+            start_scale = (torch.as_tensor(np.atleast_1d(self.scale_)[t : t + 1])
+                           if continues and hasattr(self, "scale_") else None)
 
             def round_hook(precond, theta, gamma, rounds, t=t):
                 before = TrainResult(n_iter=done.n_iter + rounds.n_iter,
@@ -653,6 +656,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 fit_intercept=self.fit_intercept, start=start, sketch_size=sketch_rows,
                 generator=generator, train_options=options, w_val=w_val,
                 train_rows=train_rows, reducer=reducer, round_hook=round_hook,
+                start_scale=start_scale,
             )
             fits.append(fit)
             coef[t], intercept[t] = fit.coef[0], fit.intercept[0]
