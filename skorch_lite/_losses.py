@@ -13,7 +13,9 @@ spirit of skglm's datafits and scikit-learn's ``LinearModelLoss``:
   (iteratively reweighted least squares) where it vanishes or is undefined.
   The preconditioner is refreshed with them, so every row keeps a positive
   weight and X's row space is never lost;
-* ``check_targets(Y)``: the targets the loss is defined for;
+* ``check_targets(Y)``: the values the loss is defined for (any rows: a
+  stream's chunk or scored rows), and ``check_targets_sum(Y, w, reducer)``:
+  conditions on the weighted sums over all the rows fitted;
 * ``extra``: variables fitted jointly with the coefficients (Huber's scale).
 
 Squared error is not here: its exact sketch start and identity Hessian live
@@ -93,7 +95,7 @@ class Datafit:
         """Fitted values of the extra variables, for attributes (none)."""
         return {}
 
-    def check_targets(self, Y, whole=True):
+    def check_targets(self, Y):
         if not bool(torch.isfinite(Y).all()):
             raise ValueError("y contains NaN or infinity.")
 
@@ -245,13 +247,13 @@ class Poisson(Datafit):
         c = Y.amax(0).clamp_min(1.0).log().detach()
         return c.exp() * safe_exp(raw - c)
 
-    def check_targets(self, Y, whole=True):
-        """``whole``: the data set (a stream's chunk, or scored rows, may be all zero)."""
+    def check_targets(self, Y):
+        # Any rows may be all zero (a stream's chunk, scored rows); the
+        # positive sum over the rows fitted is check_targets_sum's.
         super().check_targets(Y)
-        if bool((Y < 0).any()) or whole and not bool((Y.sum(0) > 0).all()):
+        if bool((Y < 0).any()):
             raise ValueError(
-                "loss='poisson' needs y >= 0 with a positive sum (counts or rates) for every "
-                "target; some values are negative or a target is all zero."
+                "loss='poisson' needs y >= 0 (counts or rates); some values are negative."
             )
 
     def check_targets_sum(self, Y, w, reducer, split=False):
@@ -285,7 +287,7 @@ class Gamma(Datafit):
         log_y = Y.log()
         return 2 * (raw.abs() + log_y.abs() + safe_exp(log_y - raw) + 1)
 
-    def check_targets(self, Y, whole=True):
+    def check_targets(self, Y):
         super().check_targets(Y)
         if bool((Y <= 0).any()):
             raise ValueError("loss='gamma' needs y > 0; some values are zero or negative.")

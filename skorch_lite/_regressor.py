@@ -475,7 +475,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             w = to_torch(to_numpy(sample_weight) if not isinstance(sample_weight, torch.Tensor)
                          else sample_weight.detach().cpu(), "cpu").to(torch.float64).reshape(-1)
         datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
-        datafit.check_targets(Y, whole=False)
+        datafit.check_targets(Y)
         return float(fraction_explained(datafit, pred.log(), Y, w).mean())
 
     def __sklearn_tags__(self):
@@ -544,7 +544,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             # A chunk of a stream may be all zero counts; a data set may not,
             # nor the training rows of an early-stopping split (over every
             # process's rows: a shard may be all zero).
-            datafit.check_targets(Y_t, whole=False)
+            datafit.check_targets(Y_t)
             if not incremental:
                 datafit.check_targets_sum(Y_t, w_train, reducer or LOCAL,
                                           split=w_val is not None)
