@@ -427,7 +427,8 @@ def _round_start(objective, precond, coef, intercept, newton, fit_intercept, tol
     # improves only linearly: it is taken while it gains more than tol.
     n_rows = rows_in_every_process(objective, objective.Y.shape[0])
     eps = torch.finfo(objective.Y.dtype).eps
-    threshold = 4 * eps * math.log2(n_rows + 2) if objective.datafit.smooth else tol
+    polish = objective.datafit.smooth and objective.datafit.newton_quadratic
+    threshold = 4 * eps * math.log2(n_rows + 2) if polish else tol
     with torch.no_grad():
         # Summed over every process's rows: all take the same decision.
         total = objective.reducer.sum
