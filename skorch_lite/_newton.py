@@ -157,8 +157,9 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
         # A warm start begins at the previous model unless the default start
         # is better (after set_params(alpha=...), or on other rows).
         coef, intercept = start
+        warm = True
     else:
-        start_scale = None
+        start_scale, warm = None, False
     residual_scale = _residual_scale(X, Y, w, datafit, coef, intercept, reducer)
     if start_scale is not None:
         residual_scale = start_scale.to(residual_scale)
@@ -166,6 +167,7 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     unit = _objective_unit(Y, w, datafit, extra, fit_intercept, reducer)
     datafit.unit = unit
     lbfgs = train_options["solver"] == "lbfgs"
+    tol = train_options["tol"]
     if not datafit.smooth:
         # Start smoothing at the size of the residuals; stop when the
         # smoothing moves the objective (by at most delta / 4 per unit of
@@ -173,9 +175,15 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
         # SGD take sign-like steps anyway and run one round: they minimize
         # the loss itself, by its subgradient.
         datafit.delta = (float(residual_scale.max()) or 1.0) if lbfgs else None
+        if lbfgs and warm:
+            # The previous model minimized the finest smoothing its loss asked
+            # for: a refit begins there (a continuation from the residuals'
+            # size took 53 iterations to come back to it).
+            loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
+            if loss > 0:
+                datafit.delta = min(datafit.delta, _final_delta(datafit, loss, tol, Y.dtype))
     total = TrainResult()
     budget = train_options["max_iter"]
-    tol = train_options["tol"]
     best = lowest = None
     previous_end = math.inf
     while budget > 0:
