@@ -314,7 +314,18 @@ class Callable(Datafit):
         # would otherwise change the caller's y (a view of it).
         y_true = Y.clone()
         version = y_true._version
-        out = self.function(raw, y_true)
+        try:
+            out = self.function(raw, y_true)
+        except RuntimeError as error:
+            # numpy (np.abs(y_pred), .numpy()) cannot take a tensor that
+            # autograd follows: say what to do instead of torch's message.
+            if "numpy" not in str(error):
+                raise
+            raise TypeError(
+                "The loss callable converted y_pred to numpy; gradients come from "
+                "autograd, so compute the losses with torch operations (torch.abs, "
+                "not np.abs)."
+            ) from error
         if y_true._version != version:
             raise ValueError(
                 "The loss callable changed y_true in place; it must not (it would "
@@ -367,7 +378,15 @@ def check_finite_loss(values, name):
     if not bool(torch.isfinite(values).all()):
         raise ValueError(
             f"The loss {name!r} is not finite at the model's predictions (NaN or "
-            "infinity); a callable loss must be finite for every prediction, and "
-            "log-link losses need predictions that exp() can hold."
+            f"infinity); {finiteness_hint(name)}"
         )
+
+
+def finiteness_hint(name):
+    """What a non-finite loss of this kind asks of the user."""
+    if name == "callable":
+        return "a callable loss must be finite for every prediction."
+    if name in ("poisson", "gamma"):
+        return "log-link losses need predictions that exp() can hold: rescale X or y."
+    return "rescale y or X."
 

@@ -34,7 +34,7 @@ import torch
 
 from ._data import affine, take_rows
 from ._engine import TrainResult, r2_from_sums, rows_in_every_process, train
-from ._losses import check_finite_loss
+from ._losses import check_finite_loss, finiteness_hint
 from ._precondition import fit_preconditioner
 from ._reduce import LOCAL
 
@@ -243,9 +243,14 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     values = datafit.extra_values(extra)
     # Only a converged L-BFGS fit is at the objective's infimum to judge (an
     # early-stopped one is where the validation rows preferred it).
-    at_optimum = lbfgs and total.converged and w_val is None
+    # A stall may be the scale's boundary too: y of zeros, fitted exactly,
+    # stalled at the smallest scale and warned "stopped decreasing".
+    at_optimum = lbfgs and (total.converged or total.stalled_above_tol) and w_val is None
     vanished = at_optimum and "scale" in values and _scale_vanishes(
         X, Y, w, datafit, coef, intercept, extra, tol, reducer)
+    if vanished:
+        # Its own warning says why: the infimum is at scale 0.
+        total.stalled_above_tol = False
     return LossFit(coef.detach(), intercept.detach(), total, values, vanished)
 
 
@@ -296,8 +301,13 @@ def _scale_vanishes(X, Y, w, datafit, coef, intercept, extra, tol, reducer):
     ``c sigma / 2``, what is left to gain; at an interior optimum it is
     within the certificate.
     """
+    sigma = datafit.sigma(extra).detach()
+    if bool((sigma <= 2 * torch.finfo(sigma.dtype).tiny).any()):
+        # At the floor of the dtype (y of zeros, fitted exactly): the slope
+        # and curvature underflow, and the scale is 0 as far as it can be.
+        return True
     with torch.enable_grad():
-        u = datafit.sigma(extra).detach().log().requires_grad_(True)
+        u = sigma.log().requires_grad_(True)
         sigma = u.exp()
         raw, _ = _raw(X, coef, intercept)
         values = datafit.value_at_scale(raw.detach(), Y, sigma)
@@ -404,7 +414,7 @@ def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, o
     if not bool(torch.isfinite(z).all() and torch.isfinite(weights).all()):
         raise ValueError(
             f"The loss {datafit.name!r} has a non-finite slope or curvature at the model's "
-            "predictions; rescale y or X (log-link losses need predictions exp() can hold)."
+            f"predictions; {finiteness_hint(datafit.name)}"
         )
     precond = fit_preconditioner(X, z, weights, alpha=2 * alpha, **options)
     # The preconditioner makes the Hessian of the least-squares objective

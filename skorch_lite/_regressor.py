@@ -685,7 +685,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 "limit's objective), or a larger epsilon.",
                 ConvergenceWarning,
             )
-        self._warn_about(result, incremental)
+        else:
+            # A vanishing scale is why such a fit stops: one warning says so.
+            self._warn_about(result, incremental)
         tasks.end()
         return self
 

@@ -385,3 +385,23 @@ def test_a_pinball_warm_refit_on_the_same_data_converges_at_once(loss):
     model.fit(X, y)
     assert model.n_iter_ <= 5
     np.testing.assert_allclose(model.coef_, coef, rtol=1e-4, atol=1e-6)
+
+
+def test_huber_on_targets_of_zeros_says_the_scale_vanished_and_nothing_else():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = TorchLinearRegressor(loss="huber").fit(X, np.zeros(50))
+    assert [str(w.message)[:33] for w in caught] == ["loss='huber': scale_ went to 0: t"]
+    assert np.all(model.coef_ == 0) and model.intercept_ == 0
+
+
+@pytest.mark.parametrize("function, match", [
+    (lambda p, t: np.abs(p - t), "torch operations"),
+    (lambda p, t: (p - t) * float("nan"), "callable loss must be finite"),
+])
+def test_a_callable_s_errors_name_what_it_did(function, match):
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.raises((TypeError, ValueError), match=match) as error:
+        TorchLinearRegressor(loss=function).fit(X, X[:, 0])
+    assert "log-link" not in str(error.value)
