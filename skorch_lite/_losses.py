@@ -216,7 +216,16 @@ class Pinball(Datafit):
         # The majorizer |r| <= r**2 / (2 |r0|) + |r0| / 2 (IRLS), capped at the
         # smoothing's own curvature 1 / delta.
         a = (Y - raw).abs()
-        floor = self.delta if self.delta is not None else 1e-300
+        if self.delta is not None:
+            floor = self.delta
+        else:
+            # Unsmoothed (Adam and SGD's preconditioner): a row the start
+            # passes through has a residual of rounding size, and its
+            # curvature of 1e299 made the change of variables depend on
+            # that rounding (rank 0 for y, rank 1 for 10 y). Capped at 1e3
+            # times the mean row's, as Datafit floors at 1e-3 of the top.
+            mean = a.mean(0, keepdim=True)
+            floor = torch.where(mean > 0, 1e-3 * mean, torch.ones_like(mean))
         return self.factor * 0.5 / torch.clamp(a, min=floor)
 
     def null_raw(self, Y, w, reducer=LOCAL):

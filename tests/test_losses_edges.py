@@ -405,3 +405,18 @@ def test_a_callable_s_errors_name_what_it_did(function, match):
     with pytest.raises((TypeError, ValueError), match=match) as error:
         TorchLinearRegressor(loss=function).fit(X, X[:, 0])
     assert "log-link" not in str(error.value)
+
+
+def test_adam_pinball_s_geometry_does_not_hang_on_a_row_fitted_to_rounding():
+    # The least-squares start passes through the high-leverage row to
+    # rounding; its IRLS curvature 1 / |r| was 1e299 for y and 1e14 for
+    # 10 y: rank 0 (no step at all) for one, a fit for the other.
+    X = np.array([[3.0], [-0.333333333333334]] + [[-0.33333333333333365]] * 8)
+    y = np.array([0.5, -0.56180339887, 0.52360679774, -0.58541019661, 0.54721359548,
+                  -0.50901699435, 0.57082039322, -0.53262379209, 0.59442719096, -0.55623058983])
+    options = dict(loss="quantile", quantile=0.1, alpha=0, solver="adam", max_iter=30, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fits = [TorchLinearRegressor(**options).fit(X, c * y) for c in (1.0, 10.0)]
+    assert fits[0].n_iter_ == 30
+    np.testing.assert_allclose(fits[1].coef_ / 10, fits[0].coef_, rtol=1e-2)
