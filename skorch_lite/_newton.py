@@ -34,7 +34,7 @@ import torch
 
 from ._data import affine, take_rows
 from ._engine import TrainResult, r2_from_sums, rows_in_every_process, train
-from ._losses import check_finite_loss
+from ._losses import check_finite_loss, finiteness_hint
 from ._precondition import fit_preconditioner
 from ._reduce import LOCAL
 
@@ -157,8 +157,9 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
         # A warm start begins at the previous model unless the default start
         # is better (after set_params(alpha=...), or on other rows).
         coef, intercept = start
+        warm = True
     else:
-        start_scale = None
+        start_scale, warm = None, False
     residual_scale = _residual_scale(X, Y, w, datafit, coef, intercept, reducer)
     if start_scale is not None:
         residual_scale = start_scale.to(residual_scale)
@@ -166,6 +167,7 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     unit = _objective_unit(Y, w, datafit, extra, fit_intercept, reducer)
     datafit.unit = unit
     lbfgs = train_options["solver"] == "lbfgs"
+    tol = train_options["tol"]
     if not datafit.smooth:
         # Start smoothing at the size of the residuals; stop when the
         # smoothing moves the objective (by at most delta / 4 per unit of
@@ -173,9 +175,15 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
         # SGD take sign-like steps anyway and run one round: they minimize
         # the loss itself, by its subgradient.
         datafit.delta = (float(residual_scale.max()) or 1.0) if lbfgs else None
+        if lbfgs and warm:
+            # The previous model minimized the finest smoothing its loss asked
+            # for: a refit begins there (a continuation from the residuals'
+            # size took 53 iterations to come back to it).
+            loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
+            if loss > 0:
+                datafit.delta = min(datafit.delta, _final_delta(datafit, loss, tol, Y.dtype))
     total = TrainResult()
     budget = train_options["max_iter"]
-    tol = train_options["tol"]
     best = lowest = None
     previous_end = math.inf
     while budget > 0:
@@ -235,9 +243,14 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     values = datafit.extra_values(extra)
     # Only a converged L-BFGS fit is at the objective's infimum to judge (an
     # early-stopped one is where the validation rows preferred it).
-    at_optimum = lbfgs and total.converged and w_val is None
+    # A stall may be the scale's boundary too: y of zeros, fitted exactly,
+    # stalled at the smallest scale and warned "stopped decreasing".
+    at_optimum = lbfgs and (total.converged or total.stalled_above_tol) and w_val is None
     vanished = at_optimum and "scale" in values and _scale_vanishes(
         X, Y, w, datafit, coef, intercept, extra, tol, reducer)
+    if vanished:
+        # Its own warning says why: the infimum is at scale 0.
+        total.stalled_above_tol = False
     return LossFit(coef.detach(), intercept.detach(), total, values, vanished)
 
 
@@ -288,8 +301,13 @@ def _scale_vanishes(X, Y, w, datafit, coef, intercept, extra, tol, reducer):
     ``c sigma / 2``, what is left to gain; at an interior optimum it is
     within the certificate.
     """
+    sigma = datafit.sigma(extra).detach()
+    if bool((sigma <= 2 * torch.finfo(sigma.dtype).tiny).any()):
+        # At the floor of the dtype (y of zeros, fitted exactly): the slope
+        # and curvature underflow, and the scale is 0 as far as it can be.
+        return True
     with torch.enable_grad():
-        u = datafit.sigma(extra).detach().log().requires_grad_(True)
+        u = sigma.log().requires_grad_(True)
         sigma = u.exp()
         raw, _ = _raw(X, coef, intercept)
         values = datafit.value_at_scale(raw.detach(), Y, sigma)
@@ -396,7 +414,7 @@ def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, o
     if not bool(torch.isfinite(z).all() and torch.isfinite(weights).all()):
         raise ValueError(
             f"The loss {datafit.name!r} has a non-finite slope or curvature at the model's "
-            "predictions; rescale y or X (log-link losses need predictions exp() can hold)."
+            f"predictions; {finiteness_hint(datafit.name)}"
         )
     precond = fit_preconditioner(X, z, weights, alpha=2 * alpha, **options)
     # The preconditioner makes the Hessian of the least-squares objective
@@ -427,7 +445,8 @@ def _round_start(objective, precond, coef, intercept, newton, fit_intercept, tol
     # improves only linearly: it is taken while it gains more than tol.
     n_rows = rows_in_every_process(objective, objective.Y.shape[0])
     eps = torch.finfo(objective.Y.dtype).eps
-    threshold = 4 * eps * math.log2(n_rows + 2) if objective.datafit.smooth else tol
+    polish = objective.datafit.smooth and objective.datafit.newton_quadratic
+    threshold = 4 * eps * math.log2(n_rows + 2) if polish else tol
     with torch.no_grad():
         # Summed over every process's rows: all take the same decision.
         total = objective.reducer.sum

@@ -678,14 +678,16 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             self._set_extra({"scale": torch.cat(scales)}, data.y_ndim)
         if any(f.scale_vanished for f in fits):
             warnings.warn(
-                "loss='huber': scale_ went to 0 (below 1e-6 of the residuals' spread): "
-                "the rows within epsilon * scale_ are fitted exactly, so the objective "
-                "decreases towards scale 0, where it has no minimum, and the model stops "
-                "short of that limit. Fit loss='absolute_error' (the limit's objective), or "
-                "a larger epsilon.",
+                "loss='huber': scale_ went to 0: the objective still decreases towards "
+                "scale 0, where it has no minimum (epsilon**2 times the share of rows "
+                "not fitted exactly is below 1: rows fitted exactly, or epsilon near 1), "
+                "and the model stops short of that limit. Fit loss='absolute_error' (the "
+                "limit's objective), or a larger epsilon.",
                 ConvergenceWarning,
             )
-        self._warn_about(result, incremental)
+        else:
+            # A vanishing scale is why such a fit stops: one warning says so.
+            self._warn_about(result, incremental)
         tasks.end()
         return self
 

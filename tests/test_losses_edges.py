@@ -348,3 +348,75 @@ def test_a_huber_warm_refit_on_the_same_data_converges_at_once():
     assert reg.n_iter_ == 1
     np.testing.assert_allclose(reg.coef_, coef, rtol=1e-9, atol=1e-9)
     assert reg.scale_ == pytest.approx(scale, rel=1e-9)
+
+
+def test_huber_rounds_stop_once_within_tol(monkeypatch):
+    # A Huber round's Newton step holds the scale still, so the rounds
+    # converge only linearly: polished down to rounding they were 86
+    # curvature refreshes (an SVD each) at 400 x 200, and 108 at 1000 x 500.
+    from sklearn.linear_model import HuberRegressor
+
+    import skorch_lite._newton as newton
+
+    refreshes = []
+    original = newton._curvature_preconditioner
+    monkeypatch.setattr(newton, "_curvature_preconditioner",
+                        lambda *a, **k: refreshes.append(1) or original(*a, **k))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 200))
+    y = X @ rng.normal(size=200) + rng.standard_t(2, size=400)
+    model = TorchLinearRegressor(loss="huber", alpha=0).fit(X, y)
+    assert len(refreshes) <= 5
+    reference = HuberRegressor(alpha=0, max_iter=10000, tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-3,
+                               atol=1e-3 * np.abs(reference.coef_).max())
+
+
+@pytest.mark.parametrize("loss", ["quantile", "absolute_error"])
+def test_a_pinball_warm_refit_on_the_same_data_converges_at_once(loss):
+    # The previous model minimized the finest smoothing: the continuation
+    # from the residuals' size took 53 iterations (200 at 300 x 60) to
+    # come back to it.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 60))
+    y = X @ rng.normal(size=60) + rng.standard_t(3, size=300)
+    model = TorchLinearRegressor(loss=loss, alpha=0, warm_start=True).fit(X, y)
+    coef = model.coef_.copy()
+    model.fit(X, y)
+    assert model.n_iter_ <= 5
+    np.testing.assert_allclose(model.coef_, coef, rtol=1e-4, atol=1e-6)
+
+
+def test_huber_on_targets_of_zeros_says_the_scale_vanished_and_nothing_else():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = TorchLinearRegressor(loss="huber").fit(X, np.zeros(50))
+    assert [str(w.message)[:33] for w in caught] == ["loss='huber': scale_ went to 0: t"]
+    assert np.all(model.coef_ == 0) and model.intercept_ == 0
+
+
+@pytest.mark.parametrize("function, match", [
+    (lambda p, t: np.abs(p - t), "torch operations"),
+    (lambda p, t: (p - t) * float("nan"), "callable loss must be finite"),
+])
+def test_a_callable_s_errors_name_what_it_did(function, match):
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.raises((TypeError, ValueError), match=match) as error:
+        TorchLinearRegressor(loss=function).fit(X, X[:, 0])
+    assert "log-link" not in str(error.value)
+
+
+def test_adam_pinball_s_geometry_does_not_hang_on_a_row_fitted_to_rounding():
+    # The least-squares start passes through the high-leverage row to
+    # rounding; its IRLS curvature 1 / |r| was 1e299 for y and 1e14 for
+    # 10 y: rank 0 (no step at all) for one, a fit for the other.
+    X = np.array([[3.0], [-0.333333333333334]] + [[-0.33333333333333365]] * 8)
+    y = np.array([0.5, -0.56180339887, 0.52360679774, -0.58541019661, 0.54721359548,
+                  -0.50901699435, 0.57082039322, -0.53262379209, 0.59442719096, -0.55623058983])
+    options = dict(loss="quantile", quantile=0.1, alpha=0, solver="adam", max_iter=30, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fits = [TorchLinearRegressor(**options).fit(X, c * y) for c in (1.0, 10.0)]
+    assert fits[0].n_iter_ == 30
+    np.testing.assert_allclose(fits[1].coef_ / 10, fits[0].coef_, rtol=1e-2)
