@@ -38,6 +38,7 @@ from ._logistic import (
     log_probabilities,
     probabilities,
 )
+from ._penalty import L2
 from ._progress import Progress
 from ._reduce import LOCAL
 from ._solvers import stochastic_only
@@ -480,12 +481,13 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             rng = check_random_state(self.random_state)
             generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
             weights, alpha = scaled_weights(w, self.alpha, reducer)
+            penalty = L2(alpha)
             if incremental:
                 coef, intercept, result, stream = self._stream_epoch(
-                    data.X, target, weights, data.w, alpha, n_classes, resume, generator)
+                    data.X, target, weights, data.w, penalty, n_classes, resume, generator)
             else:
                 coef, intercept, result = self._fit_all(
-                    data.X, target, weights, alpha, n_classes, continues, generator, reducer)
+                    data.X, target, weights, penalty, n_classes, continues, generator, reducer)
                 stream = None
         self._set_fitted(coef, intercept, result, resume, class_list, ArraySpace.of(X), stream)
         if (not incremental and self.alpha == 0 and not result.converged
@@ -626,7 +628,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         intercept = to_torch(self.intercept_, like.device).to(like.dtype)
         return coef, intercept.expand(coef.shape[0]).clone()
 
-    def _fit_all(self, X, target, w, alpha, n_classes, continues, generator, reducer):
+    def _fit_all(self, X, target, w, penalty, n_classes, continues, generator, reducer):
         w_train, w_val, train_rows = w, None, None
         if self.early_stopping:
             w_train, w_val, train_rows = validation_split(w, self.validation_fraction, generator)
@@ -637,7 +639,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             generator=generator, progress=self._progress(self.max_iter),
         )
         fit = fit_logistic(
-            X, target, w_train, n_classes=n_classes, alpha=alpha,
+            X, target, w_train, n_classes=n_classes, penalty=penalty,
             fit_intercept=self.fit_intercept,
             start=self._previous(X) if continues else None,
             sketch_size=getattr(self, "_sketch_rows", None) or sketch_size(X.shape[1]),
@@ -649,7 +651,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
     def _progress(self, max_iter):
         return Progress(self.verbose, max_iter, header=PROGRESS_HEADER, score_name="accuracy")
 
-    def _stream_epoch(self, X, target, w, w_caller, alpha, n_classes, resume, generator):
+    def _stream_epoch(self, X, target, w, w_caller, penalty, n_classes, resume, generator):
         """One epoch of ``partial_fit`` in the stream's running change of variables."""
         width = 1 if n_classes == 2 else n_classes
         zeros = torch.zeros(X.shape[0], width, dtype=X.dtype, device=X.device)
@@ -675,7 +677,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         if not self.fit_intercept:
             gamma = torch.zeros_like(gamma)
         theta, gamma = theta.requires_grad_(True), gamma.requires_grad_(True)
-        objective = LogLossObjective(X, target, w, precond, alpha, n_classes == 2)
+        objective = LogLossObjective(X, target, w, precond, penalty, n_classes == 2)
         result = train(
             objective, theta, gamma, solver=self.solver,
             learning_rate_init=self.learning_rate_init, momentum=self.momentum,

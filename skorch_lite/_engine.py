@@ -36,7 +36,8 @@ class Objective:
     w : Tensor of shape (n_samples,)
         Training weights (zero on rows held out for validation).
     precond : Preconditioner
-    alpha : float
+    penalty : L2
+        The penalty of :mod:`._penalty`, on the standardized coefficients.
     w_val : Tensor of shape (n_samples,), default=None
         Weights of the validation rows, for early stopping.
     reducer : Reducer, default=None
@@ -44,12 +45,11 @@ class Objective:
         shard of the rows (:mod:`skorch_lite.distributed`); None is one process.
     """
 
-    def __init__(self, X, Y, w, precond, alpha, w_val=None, reducer=None):
+    def __init__(self, X, Y, w, precond, penalty, w_val=None, reducer=None):
         self.X, self.Y, self.w, self.w_val = X, Y, w, w_val
         self.precond = precond
         self.reducer = reducer or LOCAL
-        # The penalty belongs to the whole data set: one process adds it.
-        self.alpha = alpha if self.reducer.rank == 0 else 0.0
+        self.penalty = penalty.share(self.reducer)
         n_targets = Y.shape[1]
         self.norm = 1.0 / (n_targets * self.reducer.sum(w.sum()))
         self.y_scale = precond.y_scale
@@ -76,9 +76,9 @@ class Objective:
         # 1e-160 would underflow, and 0 * inf from the penalty of a model
         # with huge coefficients (X of order 1e-160) would be NaN.
         data = weighted_squares(residual, None if self.unit_weights else w, 1 / self.y_scale)
-        if self.alpha == 0:
+        if self.penalty.vanishes:
             return self.norm * scale * data
-        return self.norm * (scale * data + self.alpha * (beta**2).sum(0))
+        return self.norm * (scale * data + self.penalty.terms(beta, 0))
 
     # Squared error has no variables beyond the coefficients and intercept.
     extra_params = ()

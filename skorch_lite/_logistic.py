@@ -88,12 +88,11 @@ class LogLossObjective:
 
     extra_params = ()
 
-    def __init__(self, X, target, w, precond, alpha, binary, w_val=None, reducer=None):
+    def __init__(self, X, target, w, precond, penalty, binary, w_val=None, reducer=None):
         self.X, self.target, self.w, self.w_val = X, target, w, w_val
         self.precond, self.binary = precond, binary
         self.reducer = reducer or LOCAL
-        # The penalty belongs to the whole data set: one process adds it.
-        self.alpha = alpha if self.reducer.rank == 0 else 0.0
+        self.penalty = penalty.share(self.reducer)
         self.norm = 1.0 / self.reducer.sum(w.sum())
         self.report_scale = torch.ones(1, dtype=X.dtype, device=X.device)
         self.unit_weights = bool((w == 1).all())
@@ -114,8 +113,8 @@ class LogLossObjective:
         else:
             data = values @ (self.w if rows is None else self.w[rows])
         terms = self.norm * scale * data
-        if self.alpha:
-            terms = terms + self.norm * self.alpha * (coef**2).sum()
+        if not self.penalty.vanishes:
+            terms = terms + self.penalty.terms(coef, None, factor=self.norm)
         return terms.reshape(1), raw
 
     def validation_score(self, raw):
@@ -160,16 +159,16 @@ def null_model(target, w, n_classes, n_features, fit_intercept, reducer=LOCAL):
     return coef, log_freq - log_freq.mean()
 
 
-def objective_at(X, target, w, alpha, coef, intercept, binary, reducer=LOCAL):
+def objective_at(X, target, w, penalty, coef, intercept, binary, reducer=LOCAL):
     """The objective of a model (no gradient), for choosing a start."""
     with torch.no_grad():
         raw = affine(X, coef.T, intercept)
-        value = reducer.sum(row_losses(raw, target, binary) @ w) + alpha * float((coef**2).sum())
+        value = reducer.sum(row_losses(raw, target, binary) @ w) + penalty.value(coef)
         value = float(value / reducer.sum(w.sum()))
     return value if math.isfinite(value) else math.inf
 
 
-def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch_size,
+def fit_logistic(X, target, w, *, n_classes, penalty, fit_intercept, start, sketch_size,
                  generator, train_options, w_val=None, train_rows=None, reducer=None):
     """Minimize the penalized log loss (see the module's docstring).
 
@@ -180,6 +179,8 @@ def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch
         :func:`encode_targets` of the class indices.
     w : Tensor of shape (n_samples,)
         Training weights (zero on validation rows), at most 1.
+    penalty : L2
+        The penalty of :mod:`._penalty`.
     start : tuple of Tensor or None
         ``(coef, intercept)`` to start from (warm start) when its objective
         is not above the default start's (the class frequencies).
@@ -196,8 +197,8 @@ def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch
     options = dict(fit_intercept=fit_intercept, sketch_size=sketch_size, generator=generator,
                    reducer=reducer)
     coef, intercept = null_model(target, w, n_classes, X.shape[1], fit_intercept, reducer)
-    if start is not None and objective_at(X, target, w, alpha, *start, binary, reducer) <= (
-            objective_at(X, target, w, alpha, coef, intercept, binary, reducer)):
+    if start is not None and objective_at(X, target, w, penalty, *start, binary, reducer) <= (
+            objective_at(X, target, w, penalty, coef, intercept, binary, reducer)):
         coef, intercept = start
     lbfgs = train_options["solver"] == "lbfgs"
     if not lbfgs:
@@ -206,9 +207,9 @@ def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch
         # reach the optimum (as the regressor's exact start), and training
         # then checks it in one iteration.
         for _ in range(NEWTON_STEPS):
-            precond = curvature_preconditioner(X, target, w, alpha, coef, intercept, binary,
+            precond = curvature_preconditioner(X, target, w, penalty, coef, intercept, binary,
                                                options)
-            objective = LogLossObjective(X, target, w, precond, alpha, binary, reducer=reducer)
+            objective = LogLossObjective(X, target, w, precond, penalty, binary, reducer=reducer)
             theta, gamma, jumped = _round_start(objective, precond, coef, intercept,
                                                 fit_intercept, 0.0)
             if not jumped:
@@ -219,8 +220,8 @@ def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch
     budget = train_options["max_iter"]
     best, previous_end = None, math.inf
     while budget > 0:
-        precond = curvature_preconditioner(X, target, w, alpha, coef, intercept, binary, options)
-        objective = LogLossObjective(X, target, w, precond, alpha, binary, w_val=w_val,
+        precond = curvature_preconditioner(X, target, w, penalty, coef, intercept, binary, options)
+        objective = LogLossObjective(X, target, w, precond, penalty, binary, w_val=w_val,
                                      reducer=reducer)
         theta, gamma, jumped = _round_start(objective, precond, coef, intercept, fit_intercept,
                                             train_options["tol"])
@@ -277,7 +278,7 @@ class MixedPreconditioner:
         return theta @ self.unmix, gamma @ self.unmix
 
 
-def curvature_preconditioner(X, target, w, alpha, coef, intercept, binary, options):
+def curvature_preconditioner(X, target, w, penalty, coef, intercept, binary, options):
     """A change of variables in which the log loss's Hessian at ``(coef, intercept)`` is ~I.
 
     The Hessian of the (normalized) objective is ``sum_i w_i (diag(p_i) -
@@ -310,7 +311,7 @@ def curvature_preconditioner(X, target, w, alpha, coef, intercept, binary, optio
         weights = w * h_mean
     n_columns = raw.shape[1]
     zeros = torch.zeros_like(raw)
-    base = fit_preconditioner(X, zeros, weights, alpha=2 * alpha, **options)
+    base = fit_preconditioner(X, zeros, weights, alpha=penalty.ridge(1), **options)
     # The preconditioner makes the Hessian of sum_k sum_i w_i h_i (raw_ik)^2
     # / (K sum(w h)) the identity; the second factor above, (X' W h X + 2
     # alpha I) / sum(w), is K sum(w h) / (2 sum(w)) times that.

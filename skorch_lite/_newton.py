@@ -55,12 +55,12 @@ class DatafitObjective:
     it times ``unit``, in the loss's own units.
     """
 
-    def __init__(self, X, Y, w, precond, alpha, datafit, extra, w_val=None, reducer=None,
+    def __init__(self, X, Y, w, precond, penalty, datafit, extra, w_val=None, reducer=None,
                  unit=1.0):
         self.X, self.Y, self.w, self.w_val = X, Y, w, w_val
         self.precond, self.datafit = precond, datafit
         self.reducer = reducer or LOCAL
-        self.alpha = alpha if self.reducer.rank == 0 else 0.0
+        self.penalty = penalty.share(self.reducer)
         self.norm = 1.0 / (Y.shape[1] * self.reducer.sum(w.sum()) * unit)
         self.extra_params = list(extra)
         self.report_scale = torch.full((Y.shape[1],), float(unit), dtype=Y.dtype, device=Y.device)
@@ -85,8 +85,8 @@ class DatafitObjective:
             check_finite_loss(values.detach(), self.datafit.name)
         data = values.sum(0) if self.unit_weights else (values * w[:, None]).sum(0)
         terms = self.norm * scale * data
-        if self.alpha:
-            terms = terms + self.norm * self.alpha * (coef**2).sum(1)
+        if not self.penalty.vanishes:
+            terms = terms + self.penalty.terms(coef, 1, factor=self.norm)
         return terms, raw
 
     def validation_score(self, raw):
@@ -120,13 +120,15 @@ class LossFit:
     scale_vanished: bool = False
 
 
-def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, generator,
+def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, generator,
              train_options, w_val=None, train_rows=None, reducer=None, round_hook=None,
              start_scale=None):
     """Minimize ``datafit``'s penalized objective for one target column ``Y`` (n, 1).
 
     Parameters
     ----------
+    penalty : L2
+        The penalty of :mod:`._penalty`.
     start : tuple of Tensor or None
         ``(coef (1, p), intercept (1,))`` to start from (warm start), or None
         for the default start: the least-squares fit (identity link) or the
@@ -151,9 +153,9 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     reducer = reducer or LOCAL
     precond_options = dict(fit_intercept=fit_intercept, sketch_size=sketch_size,
                            generator=generator, reducer=reducer)
-    coef, intercept = _default_start(X, Y, w, datafit, alpha, precond_options)
-    if start is not None and _start_objective(X, Y, w, datafit, alpha, *start, reducer) <= (
-            _start_objective(X, Y, w, datafit, alpha, coef, intercept, reducer)):
+    coef, intercept = _default_start(X, Y, w, datafit, penalty.alpha, precond_options)
+    if start is not None and _start_objective(X, Y, w, datafit, penalty, *start, reducer) <= (
+            _start_objective(X, Y, w, datafit, penalty, coef, intercept, reducer)):
         # A warm start begins at the previous model unless the default start
         # is better (after set_params(alpha=...), or on other rows).
         coef, intercept = start
@@ -180,8 +182,8 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     previous_end = math.inf
     while budget > 0:
         precond, newton = _curvature_preconditioner(
-            X, Y, w, datafit, alpha, coef, intercept, extra, precond_options, unit)
-        objective = DatafitObjective(X, Y, w, precond, alpha, datafit, extra,
+            X, Y, w, datafit, penalty, coef, intercept, extra, precond_options, unit)
+        objective = DatafitObjective(X, Y, w, precond, penalty, datafit, extra,
                                      w_val=w_val, reducer=reducer, unit=unit)
         objective.term_magnitude = _term_magnitude(objective, coef, intercept)
         theta, gamma, jumped = _round_start(objective, precond, coef, intercept, newton,
@@ -225,7 +227,7 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             _, coef, intercept = lowest
             # loss_curve_ ends at the objective of the model kept.
             if total.loss_curve:
-                total.loss_curve[-1] = lowest[0] + alpha * float((coef**2).sum()) / float(
+                total.loss_curve[-1] = lowest[0] + penalty.value(coef) / float(
                     reducer.sum(w.sum()))
     if best is not None:
         _, coef, intercept, kept = best
@@ -326,13 +328,13 @@ def _residual_scale(X, Y, w, datafit, coef, intercept, reducer):
         return scale.clamp_max(torch.finfo(Y.dtype).max).to(Y.dtype)
 
 
-def _start_objective(X, Y, w, datafit, alpha, coef, intercept, reducer):
+def _start_objective(X, Y, w, datafit, penalty, coef, intercept, reducer):
     """The objective of a candidate start (Huber's scale at its residuals' size)."""
     with torch.no_grad():
         extra = datafit.init_extra(_residual_scale(X, Y, w, datafit, coef, intercept, reducer))
         raw, _ = _raw(X, coef, intercept)
         values = datafit.value(raw, Y, [e.detach() for e in extra])
-        total = reducer.sum((values * w[:, None]).sum()) + alpha * float((coef**2).sum())
+        total = reducer.sum((values * w[:, None]).sum()) + penalty.value(coef)
         value = float(total / reducer.sum(w.sum()))
     return value if math.isfinite(value) else math.inf
 
@@ -372,7 +374,7 @@ def _default_start(X, Y, w, datafit, alpha, precond_options):
         return precond.coefficients(precond.theta0, torch.zeros(1, **zeros))
 
 
-def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, options,
+def _curvature_preconditioner(X, Y, w, datafit, penalty, coef, intercept, extra, options,
                               unit=1.0):
     """The least-squares preconditioner of the loss's quadratic model at ``(coef, intercept)``."""
     reducer = options["reducer"]
@@ -398,7 +400,8 @@ def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, o
             f"The loss {datafit.name!r} has a non-finite slope or curvature at the model's "
             "predictions; rescale y or X (log-link losses need predictions exp() can hold)."
         )
-    precond = fit_preconditioner(X, z, weights, alpha=2 * alpha, **options)
+    # Weighted by the curvature itself: the penalty adds 2 alpha to X' W H X.
+    precond = fit_preconditioner(X, z, weights, alpha=penalty.ridge(1), **options)
     # The preconditioner makes the Hessian of the least-squares objective
     # sum(w h (raw - z)^2) / y_scale^2 / sum(w h) the identity; the loss's
     # Hessian, (X' W H X + 2 alpha I) / (unit sum(w)), is

@@ -39,6 +39,7 @@ from ._inputs import (
 )
 from ._losses import LOSSES, make_datafit
 from ._newton import DatafitObjective, fit_loss, fraction_explained, stream_preconditioner
+from ._penalty import L2
 from ._precondition import fit_preconditioner
 from ._progress import Progress
 from ._reduce import LOCAL
@@ -537,6 +538,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         # The stream's moments get the caller's weights (update_stream counts
         # them in units of the largest seen): chunks keep their relative weights.
         weights, alpha = scaled_weights(data.w, self.alpha, reducer)
+        penalty = L2(alpha)
         w_train, w_val, train_rows = self._split(weights, incremental, generator)
         datafit = None
         if self.loss != "squared_error":
@@ -549,7 +551,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 datafit.check_targets_sum(Y_t, w_train, reducer or LOCAL,
                                           split=w_val is not None)
         if datafit is not None and not incremental:
-            return self._fit_datafit(data, w_train, w_val, train_rows, alpha, generator,
+            return self._fit_datafit(data, w_train, w_val, train_rows, penalty, generator,
                                      continues, incremental, reducer, space, tasks)
 
         stream, optimizer_state = None, None
@@ -569,17 +571,18 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 optimizer_state = self._optimizer_state_for(device)
         else:
             precond = fit_preconditioner(
-                X_t, Y_t, w_train, alpha=alpha, fit_intercept=self.fit_intercept,
+                X_t, Y_t, w_train, alpha=penalty.ridge(2), fit_intercept=self.fit_intercept,
                 # A private knob: tests make small problems take the sketch path.
                 sketch_size=getattr(self, "_sketch_rows", None) or sketch_size(X_t.shape[1]),
                 generator=generator, reducer=reducer,
             )
         if datafit is None:
-            objective = Objective(X_t, Y_t, w_train, precond, alpha, w_val=w_val, reducer=reducer)
+            objective = Objective(X_t, Y_t, w_train, precond, penalty, w_val=w_val,
+                                  reducer=reducer)
         else:
             if not incremental:
                 extra = datafit.init_extra(self._stream_scale(precond, resume))
-            objective = DatafitObjective(X_t, Y_t, w_train, precond, alpha, datafit, extra,
+            objective = DatafitObjective(X_t, Y_t, w_train, precond, penalty, datafit, extra,
                                          w_val=w_val, reducer=reducer)
         theta, gamma = self._initial_variables(objective, continues, incremental)
 
@@ -614,7 +617,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     def _warn_about(self, result, incremental):
         warn_about(self, result, incremental)
 
-    def _fit_datafit(self, data, w_train, w_val, train_rows, alpha, generator, continues,
+    def _fit_datafit(self, data, w_train, w_val, train_rows, penalty, generator, continues,
                      incremental, reducer, space, tasks):
         """Fit a loss other than squared error, one target at a time (see :mod:`._newton`)."""
         X_t, Y_t = data.X, data.Y
@@ -652,7 +655,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                     done=before, y_ndim=data.y_ndim, space=space))
 
             fit = fit_loss(
-                X_t, Y_t[:, t : t + 1], w_train, datafit=datafit, alpha=alpha,
+                X_t, Y_t[:, t : t + 1], w_train, datafit=datafit, penalty=penalty,
                 fit_intercept=self.fit_intercept, start=start, sketch_size=sketch_rows,
                 generator=generator, train_options=options, w_val=w_val,
                 train_rows=train_rows, reducer=reducer, round_hook=round_hook,
