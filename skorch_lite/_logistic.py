@@ -169,7 +169,7 @@ def objective_at(X, target, w, penalty, coef, intercept, binary, reducer=LOCAL):
 
 
 def fit_logistic(X, target, w, *, n_classes, penalty, fit_intercept, start, sketch_size,
-                 generator, train_options, w_val=None, train_rows=None, reducer=None):
+                 generator, schedule, progress, w_val=None, train_rows=None, reducer=None):
     """Minimize the penalized log loss (see the module's docstring).
 
     Parameters
@@ -184,9 +184,11 @@ def fit_logistic(X, target, w, *, n_classes, penalty, fit_intercept, start, sket
     start : tuple of Tensor or None
         ``(coef, intercept)`` to start from (warm start) when its objective
         is not above the default start's (the class frequencies).
-    train_options : dict
-        Keyword arguments of :func:`._engine.train`; ``max_iter`` is the
-        total over rounds.
+    schedule : Schedule
+        The :class:`._engine.Schedule` of :func:`._engine.train`; its
+        ``max_iter`` is the total over rounds.
+    progress : Progress
+        Reports every round's iterations.
 
     Returns
     -------
@@ -200,7 +202,7 @@ def fit_logistic(X, target, w, *, n_classes, penalty, fit_intercept, start, sket
     if start is not None and objective_at(X, target, w, penalty, *start, binary, reducer) <= (
             objective_at(X, target, w, penalty, coef, intercept, binary, reducer)):
         coef, intercept = start
-    lbfgs = train_options["solver"] == "lbfgs"
+    lbfgs = schedule.line_search
     if not lbfgs:
         # Adam and SGD start at the Newton (IRLS) iterates, taken while they
         # gain more than the sum's rounding: below the sketch size they
@@ -217,22 +219,22 @@ def fit_logistic(X, target, w, *, n_classes, penalty, fit_intercept, start, sket
             with torch.no_grad():
                 coef, intercept = precond.coefficients(theta, gamma)
     total = TrainResult()
-    budget = train_options["max_iter"]
+    budget = schedule.max_iter
     best, previous_end = None, math.inf
     while budget > 0:
         precond = curvature_preconditioner(X, target, w, penalty, coef, intercept, binary, options)
         objective = LogLossObjective(X, target, w, precond, penalty, binary, w_val=w_val,
                                      reducer=reducer)
         theta, gamma, jumped = _round_start(objective, precond, coef, intercept, fit_intercept,
-                                            train_options["tol"])
+                                            schedule.tol)
         # No finite value is divergence: the log loss grows at most linearly
         # in the coefficients, and Adam's and SGD's steps are bounded, so a
         # large value is an overshoot (separable classes, tiny alpha) that
         # the next steps come back from; non-finite values still raise.
         objective.diverged_above = math.inf
-        round_options = dict(train_options,
-                             max_iter=min(budget, ROUND_ITERATIONS) if lbfgs else budget)
-        result = train(objective, theta, gamma, train_rows=train_rows, **round_options)
+        result = train(objective, theta, gamma,
+                       schedule.limited(min(budget, ROUND_ITERATIONS) if lbfgs else budget),
+                       generator=generator, progress=progress, train_rows=train_rows)
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
         _accumulate(total, result)

@@ -121,7 +121,7 @@ class LossFit:
 
 
 def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, generator,
-             train_options, w_val=None, train_rows=None, reducer=None, round_hook=None,
+             schedule, progress, w_val=None, train_rows=None, reducer=None, round_hook=None,
              start_scale=None):
     """Minimize ``datafit``'s penalized objective for one target column ``Y`` (n, 1).
 
@@ -133,9 +133,11 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
         ``(coef (1, p), intercept (1,))`` to start from (warm start), or None
         for the default start: the least-squares fit (identity link) or the
         intercept-only model (log link).
-    train_options : dict
-        Keyword arguments of :func:`._engine.train` (solver, rates, max_iter,
-        tol, ...); ``max_iter`` is the total over rounds.
+    schedule : Schedule
+        The :class:`._engine.Schedule` of :func:`._engine.train`; its
+        ``max_iter`` is the total over rounds.
+    progress : Progress
+        Reports every round's iterations.
     start_scale : Tensor of shape (1,) or None
         Huber's scale of the previous fit, where a warm start taken from it
         begins (else at the start's residual size): a refit on the same data
@@ -167,7 +169,7 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
     extra = datafit.init_extra(residual_scale)
     unit = _objective_unit(Y, w, datafit, extra, fit_intercept, reducer)
     datafit.unit = unit
-    lbfgs = train_options["solver"] == "lbfgs"
+    lbfgs = schedule.line_search
     if not datafit.smooth:
         # Start smoothing at the size of the residuals; stop when the
         # smoothing moves the objective (by at most delta / 4 per unit of
@@ -176,8 +178,8 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
         # the loss itself, by its subgradient.
         datafit.delta = (float(residual_scale.max()) or 1.0) if lbfgs else None
     total = TrainResult()
-    budget = train_options["max_iter"]
-    tol = train_options["tol"]
+    budget = schedule.max_iter
+    tol = schedule.tol
     best = lowest = None
     previous_end = math.inf
     while budget > 0:
@@ -189,10 +191,11 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
         theta, gamma, jumped = _round_start(objective, precond, coef, intercept, newton,
                                             fit_intercept, tol)
         objective.diverged_above = 100 * _null_objective(objective, fit_intercept)
-        options = dict(train_options, max_iter=min(budget, ROUND_ITERATIONS) if lbfgs else budget)
-        if round_hook is not None:
-            options["callback"] = round_hook(precond, theta, gamma, total)
-        result = train(objective, theta, gamma, train_rows=train_rows, **options)
+        callback = None if round_hook is None else round_hook(precond, theta, gamma, total)
+        result = train(objective, theta, gamma,
+                       schedule.limited(min(budget, ROUND_ITERATIONS) if lbfgs else budget),
+                       generator=generator, progress=progress, train_rows=train_rows,
+                       callback=callback)
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
         _accumulate(total, result)
