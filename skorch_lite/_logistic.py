@@ -35,9 +35,9 @@ import torch.nn.functional as F
 
 from ._data import affine, take_rows
 from ._engine import TrainResult, train
-from ._newton import ROUND_ITERATIONS, _accumulate, early_stopping_round, last_round
 from ._precondition import fit_preconditioner
 from ._reduce import LOCAL
+from ._rounds import Rounds
 
 # Curvature weights are floored at this fraction of their largest, so that
 # rows the model already fits with certainty stay in the preconditioner's
@@ -218,10 +218,8 @@ def fit_logistic(X, target, w, *, n_classes, penalty, fit_intercept, start, sket
                 break
             with torch.no_grad():
                 coef, intercept = precond.coefficients(theta, gamma)
-    total = TrainResult()
-    budget = schedule.max_iter
-    best, previous_end = None, math.inf
-    while budget > 0:
+    rounds = Rounds(schedule, validating=w_val is not None)
+    while rounds.left:
         precond = curvature_preconditioner(X, target, w, penalty, coef, intercept, binary, options)
         objective = LogLossObjective(X, target, w, precond, penalty, binary, w_val=w_val,
                                      reducer=reducer)
@@ -232,29 +230,18 @@ def fit_logistic(X, target, w, *, n_classes, penalty, fit_intercept, start, sket
         # large value is an overshoot (separable classes, tiny alpha) that
         # the next steps come back from; non-finite values still raise.
         objective.diverged_above = math.inf
-        result = train(objective, theta, gamma,
-                       schedule.limited(min(budget, ROUND_ITERATIONS) if lbfgs else budget),
-                       generator=generator, progress=progress, train_rows=train_rows)
+        result = train(objective, theta, gamma, rounds.next_schedule(), generator=generator,
+                       progress=progress, train_rows=train_rows)
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
-        _accumulate(total, result)
-        budget -= result.n_iter
-        if w_val is not None:
-            stop, best = early_stopping_round(total, result, best,
-                                              (coef.clone(), intercept.clone()))
-            if stop:
-                break
-        if not lbfgs or result.interrupted or result.stopped_by_callback:
-            total.converged = result.converged
-            break
         # Converged when the round's start met the rule and the Newton step
         # from it gains less than tol.
-        stop, previous_end = last_round(total, result, jumped, previous_end)
-        if stop:
+        if rounds.ends(result, (coef.clone(), intercept.clone())) or rounds.converged(
+                result, jumped):
             break
-    if best is not None:
-        _, coef, intercept = best
-    return LogisticFit(coef.detach(), intercept.detach(), total)
+    if rounds.best is not None:
+        _, coef, intercept = rounds.best
+    return LogisticFit(coef.detach(), intercept.detach(), rounds.total)
 
 
 @dataclass

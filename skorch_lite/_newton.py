@@ -37,9 +37,8 @@ from ._engine import TrainResult, r2_from_sums, rows_in_every_process, train
 from ._losses import check_finite_loss
 from ._precondition import fit_preconditioner
 from ._reduce import LOCAL
+from ._rounds import Rounds
 
-# L-BFGS iterations between curvature refreshes.
-ROUND_ITERATIONS = 20
 # Smoothing continuation: each round divides delta by this.
 DELTA_SHRINK = 10.0
 
@@ -155,17 +154,8 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
     reducer = reducer or LOCAL
     precond_options = dict(fit_intercept=fit_intercept, sketch_size=sketch_size,
                            generator=generator, reducer=reducer)
-    coef, intercept = _default_start(X, Y, w, datafit, penalty.alpha, precond_options)
-    if start is not None and _start_objective(X, Y, w, datafit, penalty, *start, reducer) <= (
-            _start_objective(X, Y, w, datafit, penalty, coef, intercept, reducer)):
-        # A warm start begins at the previous model unless the default start
-        # is better (after set_params(alpha=...), or on other rows).
-        coef, intercept = start
-    else:
-        start_scale = None
-    residual_scale = _residual_scale(X, Y, w, datafit, coef, intercept, reducer)
-    if start_scale is not None:
-        residual_scale = start_scale.to(residual_scale)
+    coef, intercept, residual_scale = _first_model(X, Y, w, datafit, penalty, start,
+                                                   start_scale, precond_options)
     extra = datafit.init_extra(residual_scale)
     unit = _objective_unit(Y, w, datafit, extra, fit_intercept, reducer)
     datafit.unit = unit
@@ -177,12 +167,10 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
         # SGD take sign-like steps anyway and run one round: they minimize
         # the loss itself, by its subgradient.
         datafit.delta = (float(residual_scale.max()) or 1.0) if lbfgs else None
-    total = TrainResult()
-    budget = schedule.max_iter
     tol = schedule.tol
-    best = lowest = None
-    previous_end = math.inf
-    while budget > 0:
+    rounds = Rounds(schedule, validating=w_val is not None)
+    lowest = None
+    while rounds.left:
         precond, newton = _curvature_preconditioner(
             X, Y, w, datafit, penalty, coef, intercept, extra, precond_options, unit)
         objective = DatafitObjective(X, Y, w, precond, penalty, datafit, extra,
@@ -191,23 +179,14 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
         theta, gamma, jumped = _round_start(objective, precond, coef, intercept, newton,
                                             fit_intercept, tol)
         objective.diverged_above = 100 * _null_objective(objective, fit_intercept)
-        callback = None if round_hook is None else round_hook(precond, theta, gamma, total)
-        result = train(objective, theta, gamma,
-                       schedule.limited(min(budget, ROUND_ITERATIONS) if lbfgs else budget),
-                       generator=generator, progress=progress, train_rows=train_rows,
-                       callback=callback)
+        callback = (None if round_hook is None
+                    else round_hook(precond, theta, gamma, rounds.total))
+        result = train(objective, theta, gamma, rounds.next_schedule(), generator=generator,
+                       progress=progress, train_rows=train_rows, callback=callback)
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
-        _accumulate(total, result)
-        budget -= result.n_iter
-        if w_val is not None:
-            stop, best = early_stopping_round(
-                total, result, best, (coef.clone(), intercept.clone(),
-                                      [e.detach().clone() for e in extra]))
-            if stop:
-                break
-        if not lbfgs or result.interrupted or result.stopped_by_callback:
-            total.converged = result.converged
+        if rounds.ends(result, (coef.clone(), intercept.clone(),
+                                [e.detach().clone() for e in extra])):
             break
         if not datafit.smooth:
             loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
@@ -220,18 +199,12 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
             if loss > 0 and datafit.delta > _final_delta(datafit, loss, tol, Y.dtype):
                 datafit.delta /= DELTA_SHRINK
                 continue
-        stop, previous_end = last_round(total, result, jumped, previous_end)
-        if stop:
+        if rounds.converged(result, jumped):
             break
+    total, best = rounds.total, rounds.best
     if lowest is not None and best is None:
-        loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
-        eps = torch.finfo(Y.dtype).eps
-        if lowest[0] < loss - 4 * max(tol, eps) * abs(loss):
-            _, coef, intercept = lowest
-            # loss_curve_ ends at the objective of the model kept.
-            if total.loss_curve:
-                total.loss_curve[-1] = lowest[0] + penalty.value(coef) / float(
-                    reducer.sum(w.sum()))
+        coef, intercept = _lowest_smoothed(X, Y, w, datafit, penalty, coef, intercept, lowest,
+                                           total, tol, reducer)
     if best is not None:
         _, coef, intercept, kept = best
         with torch.no_grad():
@@ -246,40 +219,42 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
     return LossFit(coef.detach(), intercept.detach(), total, values, vanished)
 
 
-def early_stopping_round(total, result, best, model):
-    """Early stopping across rounds: whether this round ends the fit, and the best round.
+def _first_model(X, Y, w, datafit, penalty, start, start_scale, precond_options):
+    """``(coef, intercept, residual scale)`` where the first round starts.
 
-    Each round keeps its best model on the validation rows (``result``'s
-    scores); the fit keeps the best round's ``(score, *model)`` and stops at
-    the first round that does not improve on it. That stop is the rule the
-    user asked for, not a failure to converge within max_iter: ``total``
-    says converged.
+    A warm start begins at the previous model (and Huber's scale at the
+    previous ``start_scale``) unless the default start is better (after
+    set_params(alpha=...), or on other rows).
     """
-    score = max(result.validation_scores, default=-math.inf)
-    if best is not None and score <= best[0]:
-        total.converged = True
-        return True, best
-    return False, (score, *model)
+    reducer = precond_options["reducer"]
+    coef, intercept = _default_start(X, Y, w, datafit, penalty.alpha, precond_options)
+    if start is not None and _start_objective(X, Y, w, datafit, penalty, *start, reducer) <= (
+            _start_objective(X, Y, w, datafit, penalty, coef, intercept, reducer)):
+        coef, intercept = start
+    else:
+        start_scale = None
+    residual_scale = _residual_scale(X, Y, w, datafit, coef, intercept, reducer)
+    if start_scale is not None:
+        residual_scale = start_scale.to(residual_scale)
+    return coef, intercept, residual_scale
 
 
-def last_round(total, result, jumped, previous_end):
-    """Whether an L-BFGS round ends the fit (``total`` then says how), and its objective.
+def _lowest_smoothed(X, Y, w, datafit, penalty, coef, intercept, lowest, total, tol, reducer):
+    """The model kept by the smoothing continuation: the last, unless one before had a lower loss.
 
-    The fit has converged when the round's start met the rule with the
-    curvature of that very point (no Newton step taken): the Newton
-    decrement is within tol. A round that could not lower the objective
-    (float32 data near its precision) ends it too, since more rounds would
-    not either: unless the round met the rule, unconverged, and it says so.
+    ``lowest`` is ``(loss, coef, intercept)`` of the lowest exact loss over
+    the rounds; it replaces the last model when lower by more than the
+    loss's rounding, and ``total.loss_curve`` then ends at its objective.
     """
-    if result.converged and result.n_iter == 1 and not jumped:
-        total.converged = True
-        return True, previous_end
-    end = result.loss_curve[-1] if result.loss_curve else math.inf
-    if result.stalled_above_tol and result.n_iter == 1 or end >= previous_end:
-        total.stalled_above_tol = not result.converged
-        total.converged = result.converged
-        return True, previous_end
-    return False, end
+    loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
+    eps = torch.finfo(Y.dtype).eps
+    if lowest[0] < loss - 4 * max(tol, eps) * abs(loss):
+        _, coef, intercept = lowest
+        # loss_curve_ ends at the objective of the model kept.
+        if total.loss_curve:
+            total.loss_curve[-1] = lowest[0] + penalty.value(coef) / float(
+                reducer.sum(w.sum()))
+    return coef, intercept
 
 
 def _scale_vanishes(X, Y, w, datafit, coef, intercept, extra, tol, reducer):
@@ -491,16 +466,6 @@ def _null_objective(objective, fit_intercept):
                else torch.zeros_like(Y))
         values = objective.datafit.value(raw, Y, objective.extra_params)
         return float(objective.norm * reducer.sum((values * w[:, None]).sum())) + 1.0
-
-
-def _accumulate(total, result):
-    total.n_iter += result.n_iter
-    total.loss_curve += result.loss_curve
-    total.validation_scores += result.validation_scores
-    total.interrupted = result.interrupted
-    total.stopped_by_callback = result.stopped_by_callback
-    total.stalled_above_tol = result.stalled_above_tol
-    total.optimizer_state = result.optimizer_state
 
 
 def stream_preconditioner(precond, datafit, Y, w, extra):
