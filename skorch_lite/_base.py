@@ -1,5 +1,6 @@
 """What every estimator of the package shares: parameters, atomic fits, weights, splits."""
 
+import enum
 import math
 import warnings
 from numbers import Integral, Real
@@ -8,6 +9,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._engine import Schedule
 from ._reduce import LOCAL
 from ._solvers import SOLVERS
 from ._state import fitted_state, restore_fitted
@@ -47,6 +49,56 @@ TRAINING_CONSTRAINTS = {
     "device": [str, torch.device],
     "verbose": ["verbose"],
 }
+
+
+class Start(enum.Enum):
+    """How a call of ``fit`` or ``partial_fit`` begins: decided once, by :func:`decide_start`."""
+
+    #: ``fit`` from the default start (the sketch's solution, or the null model).
+    FRESH = "fresh"
+    #: ``fit`` with ``warm_start=True`` on a fitted model: from the previous
+    #: model, or the default start where that is lower.
+    WARM = "warm"
+    #: The first call of ``partial_fit``: a new stream.
+    STREAM = "stream"
+    #: ``partial_fit`` on a fitted model: the stream goes on, and ``n_iter_``
+    #: and ``loss_curve_`` extend.
+    RESUME = "resume"
+
+    @property
+    def incremental(self):
+        """``partial_fit``: one epoch, in the stream's running change of variables."""
+        return self in (Start.STREAM, Start.RESUME)
+
+    @property
+    def continues(self):
+        """Training starts from the previous model, so the data must match its shape."""
+        return self in (Start.WARM, Start.RESUME)
+
+
+def decide_start(estimator, incremental):
+    """The :class:`Start` of a call of ``fit`` (``incremental=False``) or ``partial_fit``."""
+    fitted = hasattr(estimator, "coef_")
+    if incremental:
+        return Start.RESUME if fitted else Start.STREAM
+    return Start.WARM if estimator.warm_start and fitted else Start.FRESH
+
+
+def training_schedule(estimator, start):
+    """The :class:`._engine.Schedule` of ``estimator``'s parameters for a call that begins at ``start``.
+
+    ``partial_fit`` trains one epoch, whatever ``max_iter``.
+    """
+    return Schedule(
+        solver=estimator.solver,
+        learning_rate_init=estimator.learning_rate_init,
+        momentum=estimator.momentum,
+        batch_size=estimator.batch_size,
+        max_iter=1 if start.incremental else estimator.max_iter,
+        tol=estimator.tol,
+        n_iter_no_change=estimator.n_iter_no_change,
+        shuffle=estimator.shuffle,
+    )
 
 
 def atomic_fit(estimator, fit, *args):
@@ -120,13 +172,13 @@ def validation_split(w, validation_fraction, generator):
     return w_train, w_val, torch.sort(order[n_val:]).values
 
 
-def record_training(estimator, result, resume):
+def record_training(estimator, result, start):
     """``n_iter_``, ``loss_curve_`` and the validation scores of a finished call.
 
-    ``resume`` (a call of ``partial_fit`` on a fitted model) extends the
-    counts and the curve instead of replacing them.
+    ``Start.RESUME`` (a call of ``partial_fit`` on a fitted model) extends
+    the counts and the curve instead of replacing them.
     """
-    if resume:
+    if start is Start.RESUME:
         estimator.n_iter_ += result.n_iter
         estimator.loss_curve_ = estimator.loss_curve_ + result.loss_curve
     else:
@@ -137,9 +189,14 @@ def record_training(estimator, result, resume):
     estimator.best_validation_score_ = max(scores) if scores else None
 
 
-def warn_about(estimator, result, incremental):
-    """The warnings of a finished fit: interrupted, stalled, or stopped at ``max_iter``."""
+def warn_about(estimator, result, start):
+    """The warnings of a finished fit: interrupted, stalled, or stopped at ``max_iter``.
+
+    ``partial_fit`` (``start.incremental``) runs one epoch by design: only
+    an interrupt warns.
+    """
     name = type(estimator).__name__
+    incremental = start.incremental
     if result.interrupted:
         warnings.warn(
             f"{name} was interrupted (KeyboardInterrupt) after "

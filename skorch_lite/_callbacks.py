@@ -14,6 +14,8 @@ in the engine's preconditioned variables.
 import torch
 from sklearn.callback import ProgressBar
 
+from ._base import Start
+
 
 class FitTasks:
     """The callback tasks of one call of ``fit`` or ``partial_fit``.
@@ -201,7 +203,7 @@ def loss_round_snapshot(estimator, precond, theta, gamma, *, models, target, don
     return snapshot
 
 
-def linear_model_snapshot(estimator, precond, theta, gamma, *, y_ndim, space, incremental):
+def linear_model_snapshot(estimator, precond, theta, gamma, *, y_ndim, space, start):
     """Capture a linear model trained in preconditioned variables, for hooks.
 
     Parameters
@@ -216,8 +218,9 @@ def linear_model_snapshot(estimator, precond, theta, gamma, *, y_ndim, space, in
         1 when ``y`` was 1-D (``coef_`` is then 1-D).
     space : ArraySpace
         Where fitted arrays live (numpy, or X's namespace).
-    incremental : bool
-        ``partial_fit`` rather than ``fit``.
+    start : Start
+        How the call began (:class:`._base.Start`): ``partial_fit``
+        continuing a stream extends the previous counts and curve.
 
     Returns
     -------
@@ -230,6 +233,7 @@ def linear_model_snapshot(estimator, precond, theta, gamma, *, y_ndim, space, in
     --------
     >>> import numpy as np
     >>> from skorch_lite import TorchLinearRegressor
+    >>> from skorch_lite._base import Start
     >>> from skorch_lite._callbacks import linear_model_snapshot
     >>> from skorch_lite._engine import TrainResult
     >>> from skorch_lite._inputs import ArraySpace
@@ -243,15 +247,15 @@ def linear_model_snapshot(estimator, precond, theta, gamma, *, y_ndim, space, in
     >>> theta, gamma = pre.theta0.clone(), torch.zeros(1, dtype=X.dtype)
     >>> snapshot = linear_model_snapshot(
     ...     TorchLinearRegressor(), pre, theta, gamma, y_ndim=1,
-    ...     space=ArraySpace.of(np.zeros(1)), incremental=False)
+    ...     space=ArraySpace.of(np.zeros(1)), start=Start.FRESH)
     >>> attributes = snapshot(TrainResult(n_iter=1, loss_curve=[0.0]))()
     >>> np.round(attributes["coef_"], 6), attributes["n_iter_"]
     (array([2.]), 1)
     """
-    resume = incremental and hasattr(estimator, "coef_")
+    resume = start is Start.RESUME
     n_iter_before = estimator.n_iter_ if resume else 0
     curve_before = list(estimator.loss_curve_) if resume else []
-    validating = estimator.early_stopping and not incremental
+    validating = estimator.early_stopping and not start.incremental
 
     def snapshot(result):
         values = theta.detach().clone(), gamma.detach().clone()

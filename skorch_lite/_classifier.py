@@ -18,9 +18,12 @@ from ._base import (
     TRAINING_CONSTRAINTS,
     record_training,
     NothingCompleted,
+    Start,
     atomic_fit,
+    decide_start,
     scaled_weights,
     sketch_size,
+    training_schedule,
     validation_split,
     warn_about,
 )
@@ -38,6 +41,7 @@ from ._logistic import (
     log_probabilities,
     probabilities,
 )
+from ._penalty import L2
 from ._progress import Progress
 from ._reduce import LOCAL
 from ._solvers import stochastic_only
@@ -460,35 +464,37 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
                           reducer, classes)
 
     def _fit_unguarded(self, X, y, sample_weight, incremental, reducer, classes):
-        fitted = hasattr(self, "coef_")
-        resume = incremental and fitted
-        continues = resume or (self.warm_start and fitted and not incremental)
-        labels, codes, class_list = self._labels(y, classes, incremental, resume, reducer)
+        start = decide_start(self, incremental)
+        labels, codes, class_list = self._labels(y, classes, start, reducer)
         data = fit_inputs(
-            self, X, codes, sample_weight, reset=not resume,
+            self, X, codes, sample_weight, reset=start is not Start.RESUME,
             resolve_device=lambda where: resolve_device(self.device, data_device=where),
         )
-        w = self._class_weighted(data.w, labels, class_list, incremental, reducer)
+        w = self._class_weighted(data.w, labels, class_list, start, reducer)
         n_classes = len(class_list)
-        if continues:
-            self._check_continues(data.X.shape[1], class_list, incremental)
+        if start.continues:
+            self._check_continues(data.X.shape[1], class_list, start)
         target = encode_targets(data.Y[:, 0].round().long(), n_classes, data.X.dtype)
+        schedule = training_schedule(self, start)
         # The callbacks see the whole fit as one task (its rounds re-build the
         # variables, so there is no per-iteration model to hand them).
-        tasks = FitTasks(self, X, y, sample_weight, max_iter=1 if incremental else self.max_iter)
+        tasks = FitTasks(self, X, y, sample_weight, max_iter=schedule.max_iter)
         with fit_threads(data.X):
             rng = check_random_state(self.random_state)
             generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
             weights, alpha = scaled_weights(w, self.alpha, reducer)
-            if incremental:
+            penalty = L2(alpha)
+            if start.incremental:
                 coef, intercept, result, stream = self._stream_epoch(
-                    data.X, target, weights, data.w, alpha, n_classes, resume, generator)
+                    data.X, target, weights, data.w, penalty, n_classes, start, schedule,
+                    generator)
             else:
                 coef, intercept, result = self._fit_all(
-                    data.X, target, weights, alpha, n_classes, continues, generator, reducer)
+                    data.X, target, weights, penalty, n_classes, start, schedule, generator,
+                    reducer)
                 stream = None
-        self._set_fitted(coef, intercept, result, resume, class_list, ArraySpace.of(X), stream)
-        if (not incremental and self.alpha == 0 and not result.converged
+        self._set_fitted(coef, intercept, result, start, class_list, ArraySpace.of(X), stream)
+        if (not start.incremental and self.alpha == 0 and not result.converged
                 and not result.interrupted and self._separates(data.X, target, w)):
             warnings.warn(
                 f"{type(self).__name__} stopped at iteration {result.n_iter}: with alpha=0 "
@@ -498,7 +504,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
                 ConvergenceWarning,
             )
         else:
-            warn_about(self, result, incremental)
+            warn_about(self, result, start)
         tasks.end()
         return self
 
@@ -531,10 +537,11 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         check_classification_targets(y)
         return y
 
-    def _labels(self, y, classes, incremental, resume, reducer=None):
+    def _labels(self, y, classes, start, reducer=None):
         """``(labels, class indices as float, classes)``; clear errors for bad labels."""
         y = self._checked_labels(y)
-        if incremental:
+        resume = start is Start.RESUME
+        if start.incremental:
             if classes is None and not resume:
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit (every "
@@ -567,8 +574,9 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             )
         return y, np.searchsorted(class_list, y).astype(np.float64), class_list
 
-    def _class_weighted(self, w, labels, class_list, incremental, reducer=None):
+    def _class_weighted(self, w, labels, class_list, start, reducer=None):
         """Sample weights times class weights; at least two classes of positive weight."""
+        incremental = start.incremental
         if not incremental:
             self._check_two_classes(w, labels, class_list, reducer)
         if self.class_weight is None:
@@ -606,9 +614,9 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
                 f"({class_list[positive].tolist()})."
             )
 
-    def _check_continues(self, n_features, class_list, incremental):
+    def _check_continues(self, n_features, class_list, start):
         how = ("partial_fit continues from the current model; call fit to start anew."
-               if incremental else "warm_start=True continues from the previous coef_; "
+               if start.incremental else "warm_start=True continues from the previous coef_; "
                "set warm_start=False to fit from scratch.")
         if n_features != self.coef_.shape[1]:
             raise ValueError(
@@ -626,22 +634,17 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         intercept = to_torch(self.intercept_, like.device).to(like.dtype)
         return coef, intercept.expand(coef.shape[0]).clone()
 
-    def _fit_all(self, X, target, w, alpha, n_classes, continues, generator, reducer):
+    def _fit_all(self, X, target, w, penalty, n_classes, start, schedule, generator, reducer):
         w_train, w_val, train_rows = w, None, None
         if self.early_stopping:
             w_train, w_val, train_rows = validation_split(w, self.validation_fraction, generator)
-        options = dict(
-            solver=self.solver, learning_rate_init=self.learning_rate_init,
-            momentum=self.momentum, batch_size=self.batch_size, max_iter=self.max_iter,
-            tol=self.tol, n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle,
-            generator=generator, progress=self._progress(self.max_iter),
-        )
         fit = fit_logistic(
-            X, target, w_train, n_classes=n_classes, alpha=alpha,
+            X, target, w_train, n_classes=n_classes, penalty=penalty,
             fit_intercept=self.fit_intercept,
-            start=self._previous(X) if continues else None,
+            start=self._previous(X) if start.continues else None,
             sketch_size=getattr(self, "_sketch_rows", None) or sketch_size(X.shape[1]),
-            generator=generator, train_options=options, w_val=w_val, train_rows=train_rows,
+            generator=generator, schedule=schedule,
+            progress=self._progress(schedule.max_iter), w_val=w_val, train_rows=train_rows,
             reducer=reducer,
         )
         return fit.coef, fit.intercept, fit.result
@@ -649,8 +652,10 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
     def _progress(self, max_iter):
         return Progress(self.verbose, max_iter, header=PROGRESS_HEADER, score_name="accuracy")
 
-    def _stream_epoch(self, X, target, w, w_caller, alpha, n_classes, resume, generator):
+    def _stream_epoch(self, X, target, w, w_caller, penalty, n_classes, start, schedule,
+                      generator):
         """One epoch of ``partial_fit`` in the stream's running change of variables."""
+        resume = start is Start.RESUME
         width = 1 if n_classes == 2 else n_classes
         zeros = torch.zeros(X.shape[0], width, dtype=X.dtype, device=X.device)
         stream = update_stream(getattr(self, "_stream", None) if resume else None,
@@ -675,20 +680,15 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         if not self.fit_intercept:
             gamma = torch.zeros_like(gamma)
         theta, gamma = theta.requires_grad_(True), gamma.requires_grad_(True)
-        objective = LogLossObjective(X, target, w, precond, alpha, n_classes == 2)
-        result = train(
-            objective, theta, gamma, solver=self.solver,
-            learning_rate_init=self.learning_rate_init, momentum=self.momentum,
-            batch_size=self.batch_size, max_iter=1, tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle,
-            generator=generator, progress=self._progress(1),
-            optimizer_state=optimizer_state, stop_early=False,
-        )
+        objective = LogLossObjective(X, target, w, precond, penalty, n_classes == 2)
+        result = train(objective, theta, gamma, schedule, generator=generator,
+                       progress=self._progress(schedule.max_iter),
+                       optimizer_state=optimizer_state, stop_early=False)
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
         return coef, intercept, result, stream
 
-    def _set_fitted(self, coef, intercept, result, resume, class_list, space, stream):
+    def _set_fitted(self, coef, intercept, result, start, class_list, space, stream):
         if result.interrupted and result.n_iter == 0:
             raise NothingCompleted
         if not bool(torch.isfinite(coef).all() and torch.isfinite(intercept).all()):
@@ -704,7 +704,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         self.classes_ = class_list
         self.coef_ = space.put(coef)
         self.intercept_ = space.put(intercept if self.fit_intercept else torch.zeros_like(intercept))
-        record_training(self, result, resume)
+        record_training(self, result, start)
         if stream is not None:
             self._stream = {"moments": stream.moments.to_dict(), "basis": stream.basis.to_dict()}
             self._optimizer_state = {"solver": self.solver,

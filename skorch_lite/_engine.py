@@ -11,7 +11,7 @@ set. The loop reads top to bottom: step, evaluate the accepted point, record,
 decide whether to stop (the rules are in :mod:`._stopping`).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -36,7 +36,8 @@ class Objective:
     w : Tensor of shape (n_samples,)
         Training weights (zero on rows held out for validation).
     precond : Preconditioner
-    alpha : float
+    penalty : L2
+        The penalty of :mod:`._penalty`, on the standardized coefficients.
     w_val : Tensor of shape (n_samples,), default=None
         Weights of the validation rows, for early stopping.
     reducer : Reducer, default=None
@@ -44,12 +45,11 @@ class Objective:
         shard of the rows (:mod:`skorch_lite.distributed`); None is one process.
     """
 
-    def __init__(self, X, Y, w, precond, alpha, w_val=None, reducer=None):
+    def __init__(self, X, Y, w, precond, penalty, w_val=None, reducer=None):
         self.X, self.Y, self.w, self.w_val = X, Y, w, w_val
         self.precond = precond
         self.reducer = reducer or LOCAL
-        # The penalty belongs to the whole data set: one process adds it.
-        self.alpha = alpha if self.reducer.rank == 0 else 0.0
+        self.penalty = penalty.share(self.reducer)
         n_targets = Y.shape[1]
         self.norm = 1.0 / (n_targets * self.reducer.sum(w.sum()))
         self.y_scale = precond.y_scale
@@ -76,9 +76,9 @@ class Objective:
         # 1e-160 would underflow, and 0 * inf from the penalty of a model
         # with huge coefficients (X of order 1e-160) would be NaN.
         data = weighted_squares(residual, None if self.unit_weights else w, 1 / self.y_scale)
-        if self.alpha == 0:
+        if self.penalty.vanishes:
             return self.norm * scale * data
-        return self.norm * (scale * data + self.alpha * (beta**2).sum(0))
+        return self.norm * (scale * data + self.penalty.terms(beta, 0))
 
     # Squared error has no variables beyond the coefficients and intercept.
     extra_params = ()
@@ -192,31 +192,64 @@ class TrainResult:
     excess: float = None
 
 
-def train(
-    objective,
-    theta,
-    gamma,
-    *,
-    solver,
-    learning_rate_init,
-    momentum,
-    batch_size,
-    max_iter,
-    tol,
-    n_iter_no_change,
-    shuffle,
-    generator,
-    progress,
-    train_rows=None,
-    optimizer_state=None,
-    stop_early=True,
-    callback=None,
-):
+@dataclass(frozen=True)
+class Schedule:
+    """How :func:`train` steps and when it stops: the estimators' training parameters.
+
+    Built once per fit (:func:`._base.training_schedule`); the fits in
+    rounds (:mod:`._newton`, :mod:`._logistic`) give each round its share of
+    ``max_iter`` with :meth:`limited`.
+
+    Attributes
+    ----------
+    solver : {"lbfgs", "adam", "sgd"}
+    learning_rate_init : float
+        Adam's and SGD's step, in the preconditioned variables.
+    momentum : float
+        SGD's momentum.
+    batch_size : int or None
+        Rows per mini-batch of Adam and SGD; None is the full batch.
+    max_iter : int
+        Iterations (full batch) or epochs (mini-batches) of one call.
+    tol : float
+        Relative tolerance of the stopping rules.
+    n_iter_no_change : int
+        Patience of the no-improvement rule.
+    shuffle : bool
+        Reshuffle the rows every epoch of mini-batch training.
+    """
+
+    solver: str
+    learning_rate_init: float
+    momentum: float
+    batch_size: object
+    max_iter: int
+    tol: float
+    n_iter_no_change: int
+    shuffle: bool
+
+    @property
+    def line_search(self):
+        """L-BFGS: its steps are accepted by a line search on objective values."""
+        return self.solver == "lbfgs"
+
+    def full_batch(self, n_rows):
+        """Whether one iteration is one step on all ``n_rows`` (else an epoch of batches)."""
+        # L-BFGS needs the full batch: its line search compares objective values.
+        return self.line_search or self.batch_size is None or self.batch_size >= n_rows
+
+    def limited(self, max_iter):
+        """This schedule for at most ``max_iter`` iterations."""
+        return replace(self, max_iter=max_iter)
+
+
+def train(objective, theta, gamma, schedule, *, generator, progress, train_rows=None,
+          optimizer_state=None, stop_early=True, callback=None):
     """Minimize ``objective`` over ``theta`` and ``gamma`` in place.
 
     One iteration is an optimizer step on the full batch, or an epoch of
-    mini-batches when ``batch_size`` is smaller than the training rows.
-    Training stops, converged, when either
+    mini-batches when ``schedule.batch_size`` is smaller than the training
+    rows. Training stops, converged, when either
 
     * (full batch) half the squared gradient norm, which in these
       variables estimates how far the objective is above its minimum, is at
@@ -246,153 +279,214 @@ def train(
     given, is called after each recorded iteration; a True return stops
     training there (``result.stopped_by_callback``).
 
+    Parameters
+    ----------
+    objective : Objective, DatafitObjective or LogLossObjective
+    theta, gamma : Tensor
+        The variables, updated in place (with ``objective.extra_params``).
+    schedule : Schedule
+    generator : torch.Generator
+        Shuffles the mini-batches.
+    progress : Progress
+        Reports each iteration (``verbose``).
+    train_rows : Tensor or None
+        The rows mini-batches are drawn from (None: every row).
+    optimizer_state : dict or None
+        A ``state_dict`` to resume the optimizer from (``partial_fit``).
+
     Returns
     -------
     TrainResult
     """
-    params = [theta, gamma, *objective.extra_params]
-    optimizer = make_optimizer(
-        solver, params, learning_rate_init=learning_rate_init, momentum=momentum
-    )
-    if optimizer_state is not None:
-        load_state(optimizer, optimizer_state,
-                   learning_rate_init=learning_rate_init, momentum=momentum)
-    n_rows = objective.X.shape[0] if train_rows is None else len(train_rows)
-    # L-BFGS needs the full batch: its line search compares objective values.
-    full_batch = solver == "lbfgs" or batch_size is None or batch_size >= n_rows
-    memo = _MemoClosure(objective, params)
-    stopper = Stopper(tol, n_iter_no_change)
-    certificate = Certificate(objective, optimizer, params, tol, rows_in_every_process(
-        objective, n_rows))
-    divergence = Divergence(objective, params, solver, learning_rate_init)
-    result = TrainResult()
-    y_var = objective.report_scale
-    validating = objective.w_val is not None
-
-    def watched(entry):
-        # Compared in y's units, as loss_curve_ reports the objective: with
-        # several targets of different variances, the standardized sum ranks
-        # points otherwise.
-        return -float(entry.val_score) if validating else float(entry.terms @ y_var)
-
-    # The best model seen (on the validation rows with early stopping):
-    # the one kept by mini-batch training and early stopping, and by a fit
-    # that is interrupted. The start is a candidate (it is evaluated anyway,
-    # by the first full-batch step or for the mini-batch patience).
-    best = BestSeen()
-    keep_best = stop_early and (validating or not full_batch)
-    if stop_early and not validating:
-        start = watched(memo.current())
-        best.offer(start, params)
-        if not full_batch:
-            # A constant step leaves mini-batch training at a noise floor:
-            # the last epoch is not always the best, and may even be worse
-            # than the start, from which patience counts.
-            stopper.update(start)
-    if solver == "lbfgs":
-        _relative_tolerance_change(optimizer, float(memo.current().loss))
-    # The start (the exact solution on every row below the sketch size) may
-    # already be optimal; then a step could only leave it. Adam's first steps
-    # in particular have length learning_rate_init whatever the gradient (m /
-    # sqrt(v) is its sign): from the optimum it walked away and took hundreds
-    # of iterations to come back. The first iteration is then the check of
-    # the start, with no step.
-    start_is_optimal = stop_early and not validating and certificate.holds(memo.current())
-    unmoved = restarted = False
-    # (iteration, values) of the last completed iteration, one assignment so
-    # that an interrupt never finds the pair half-updated.
-    last = (0, [p.detach().clone() for p in params])
-    previous_loss = float("inf")
+    run = _Run(objective, [theta, gamma, *objective.extra_params], schedule, generator,
+               train_rows, optimizer_state, stop_early)
     try:
-        for iteration in range(1, max_iter + 1):
-            if start_is_optimal:
-                pass
-            elif full_batch:
-                before = [p.detach().clone() for p in params]
-                optimizer.step(memo)
-                # L-BFGS leaves the point unchanged when its line search finds
-                # no decrease: at the floor of precision, or lost (see below).
-                unmoved = solver == "lbfgs" and all(
-                    torch.equal(p, b) for p, b in zip(params, before)
-                )
-            else:
-                _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,
-                           shuffle, generator, lambda loss: divergence.check(loss, iteration))
-            entry = memo.current()
-            divergence.check(entry.loss, iteration)
-            if full_batch and solver == "sgd" and entry.loss > previous_loss:
-                # Heavy ball at a small step spirals into the optimum. Forgetting
-                # the velocity when the objective rises (adaptive restart,
-                # O'Donoghue and Candes 2015) damps the spiral: at the defaults,
-                # 63 iterations instead of 130 on diabetes. (Adam, tried the
-                # same way by zeroing its first moment, gained nothing at 0.01
-                # and lost at larger steps.)
-                restart_momentum(optimizer)
-            previous_loss = entry.loss
-            last = (iteration, [p.detach().clone() for p in params])
-
-            result.n_iter = iteration
-            result.loss_curve.append(float(entry.terms @ y_var))
-            if validating:
-                result.validation_scores.append(float(entry.val_score))
-            if stop_early:
-                best.offer(watched(entry), params)
-            progress.update(iteration, result.loss_curve[-1],
-                            result.validation_scores[-1] if validating else None)
-            if callback is not None and callback(result):
-                result.stopped_by_callback = True
+        for iteration in range(1, schedule.max_iter + 1):
+            entry = run.step(iteration)
+            run.record(iteration, entry, progress)
+            if callback is not None and callback(run.result):
+                run.result.stopped_by_callback = True
                 break
-            if not stop_early:
-                continue
-            if solver == "lbfgs":
-                _relative_tolerance_change(optimizer, float(entry.loss))
-            certified = start_is_optimal or full_batch and certificate.holds(entry)
-            stalled = stopper.update(watched(entry))
-            # Full-batch Adam and SGD (with momentum) do not decrease the objective
-            # monotonically: a pause in improvement is not convergence for them.
-            if full_batch and solver != "lbfgs" and not validating:
-                stalled = False
-            if full_batch and not validating and (unmoved or stalled) and not certified:
-                # On the full batch only the certificate means converged: a line
-                # search that finds no decrease, or slow progress, can happen on a
-                # badly sketched problem with the excess well above tol. Retry a
-                # failed line search once from steepest descent (L-BFGS's memory
-                # cleared), then stop and say so.
-                if unmoved and not restarted:
-                    optimizer.state.clear()
-                    restarted = True
-                    continue
-                result.stalled_above_tol = True
-                break
-            restarted = False
-            if certified or stalled:
-                result.converged = True
+            if stop_early and run.stops(entry):
                 break
     except KeyboardInterrupt:
         # Ctrl-C (or an interrupt raised by a callback) ends training like a
-        # stopping rule, at the last completed iteration: a step or line
-        # search cut short leaves the variables at an unchecked trial point.
+        # stopping rule, at the last completed iteration.
+        run.back_to_last()
+    return run.finish(progress)
+
+
+class _Run:
+    """The state of one call of :func:`train`, and its stages: start, step, record, stop, finish."""
+
+    def __init__(self, objective, params, schedule, generator, train_rows, optimizer_state,
+                 stop_early):
+        self.objective, self.params, self.schedule = objective, params, schedule
+        self.generator, self.train_rows, self.stop_early = generator, train_rows, stop_early
+        self.optimizer = make_optimizer(schedule.solver, params,
+                                        learning_rate_init=schedule.learning_rate_init,
+                                        momentum=schedule.momentum)
+        if optimizer_state is not None:
+            load_state(self.optimizer, optimizer_state,
+                       learning_rate_init=schedule.learning_rate_init, momentum=schedule.momentum)
+        self.optimizer_state = optimizer_state
+        self.n_rows = objective.X.shape[0] if train_rows is None else len(train_rows)
+        self.full_batch = schedule.full_batch(self.n_rows)
+        self.memo = _MemoClosure(objective, params)
+        self.stopper = Stopper(schedule.tol, schedule.n_iter_no_change)
+        self.certificate = Certificate(objective, self.optimizer, params, schedule.tol,
+                                       rows_in_every_process(objective, self.n_rows))
+        self.divergence = Divergence(objective, params, schedule.solver,
+                                     schedule.learning_rate_init)
+        self.result = TrainResult()
+        self.y_var = objective.report_scale
+        self.validating = objective.w_val is not None
+        # The best model seen (on the validation rows with early stopping):
+        # the one kept by mini-batch training and early stopping, and by a fit
+        # that is interrupted.
+        self.best = BestSeen()
+        self.keep_best = stop_early and (self.validating or not self.full_batch)
+        self.start_is_optimal = self._check_start()
+        self.unmoved = self.restarted = False
+        # (iteration, values) of the last completed iteration, one assignment so
+        # that an interrupt never finds the pair half-updated.
+        self.last = (0, [p.detach().clone() for p in params])
+        self.previous_loss = float("inf")
+
+    def watched(self, entry):
+        """The value the patience rule and the best model go by: lower is better."""
+        # Compared in y's units, as loss_curve_ reports the objective: with
+        # several targets of different variances, the standardized sum ranks
+        # points otherwise.
+        if self.validating:
+            return -float(entry.val_score)
+        return float(entry.terms @ self.y_var)
+
+    def _check_start(self):
+        """Offer the start as the best model; whether it already meets the stopping rule."""
+        memo = self.memo
+        # The start is a candidate (it is evaluated anyway, by the first
+        # full-batch step or for the mini-batch patience).
+        if self.stop_early and not self.validating:
+            start = self.watched(memo.current())
+            self.best.offer(start, self.params)
+            if not self.full_batch:
+                # A constant step leaves mini-batch training at a noise floor:
+                # the last epoch is not always the best, and may even be worse
+                # than the start, from which patience counts.
+                self.stopper.update(start)
+        if self.schedule.line_search:
+            _relative_tolerance_change(self.optimizer, float(memo.current().loss))
+        # The start (the exact solution on every row below the sketch size) may
+        # already be optimal; then a step could only leave it. Adam's first steps
+        # in particular have length learning_rate_init whatever the gradient (m /
+        # sqrt(v) is its sign): from the optimum it walked away and took hundreds
+        # of iterations to come back. The first iteration is then the check of
+        # the start, with no step.
+        return self.stop_early and not self.validating and self.certificate.holds(memo.current())
+
+    def step(self, iteration):
+        """One iteration: a step (or an epoch, or none from an optimal start), evaluated."""
+        params, optimizer = self.params, self.optimizer
+        if self.start_is_optimal:
+            pass
+        elif self.full_batch:
+            before = [p.detach().clone() for p in params]
+            optimizer.step(self.memo)
+            # L-BFGS leaves the point unchanged when its line search finds
+            # no decrease: at the floor of precision, or lost (see stops).
+            self.unmoved = self.schedule.line_search and all(
+                torch.equal(p, b) for p, b in zip(params, before)
+            )
+        else:
+            _run_epoch(self.objective, optimizer, params, self.schedule, self.n_rows,
+                       self.train_rows, self.generator,
+                       lambda loss: self.divergence.check(loss, iteration))
+        entry = self.memo.current()
+        self.divergence.check(entry.loss, iteration)
+        if self.full_batch and self.schedule.solver == "sgd" and entry.loss > self.previous_loss:
+            # Heavy ball at a small step spirals into the optimum. Forgetting
+            # the velocity when the objective rises (adaptive restart,
+            # O'Donoghue and Candes 2015) damps the spiral: at the defaults,
+            # 63 iterations instead of 130 on diabetes. (Adam, tried the
+            # same way by zeroing its first moment, gained nothing at 0.01
+            # and lost at larger steps.)
+            restart_momentum(optimizer)
+        self.previous_loss = entry.loss
+        self.last = (iteration, [p.detach().clone() for p in params])
+        return entry
+
+    def record(self, iteration, entry, progress):
+        """The iteration's objective (and validation score) in the result, and reported."""
+        result = self.result
+        result.n_iter = iteration
+        result.loss_curve.append(float(entry.terms @ self.y_var))
+        if self.validating:
+            result.validation_scores.append(float(entry.val_score))
+        if self.stop_early:
+            self.best.offer(self.watched(entry), self.params)
+        progress.update(iteration, result.loss_curve[-1],
+                        result.validation_scores[-1] if self.validating else None)
+
+    def stops(self, entry):
+        """Whether training stops after this iteration (the result then says how)."""
+        full_batch, line_search = self.full_batch, self.schedule.line_search
+        if line_search:
+            _relative_tolerance_change(self.optimizer, float(entry.loss))
+        certified = self.start_is_optimal or full_batch and self.certificate.holds(entry)
+        stalled = self.stopper.update(self.watched(entry))
+        # Full-batch Adam and SGD (with momentum) do not decrease the objective
+        # monotonically: a pause in improvement is not convergence for them.
+        if full_batch and not line_search and not self.validating:
+            stalled = False
+        if full_batch and not self.validating and (self.unmoved or stalled) and not certified:
+            # On the full batch only the certificate means converged: a line
+            # search that finds no decrease, or slow progress, can happen on a
+            # badly sketched problem with the excess well above tol. Retry a
+            # failed line search once from steepest descent (L-BFGS's memory
+            # cleared), then stop and say so.
+            if self.unmoved and not self.restarted:
+                self.optimizer.state.clear()
+                self.restarted = True
+                return False
+            self.result.stalled_above_tol = True
+            return True
+        self.restarted = False
+        if certified or stalled:
+            self.result.converged = True
+            return True
+        return False
+
+    def back_to_last(self):
+        """After an interrupt: the last completed iteration, and the best model offered."""
+        # A step or line search cut short leaves the variables at an
+        # unchecked trial point.
+        result, (n_iter, values) = self.result, self.last
         result.interrupted = True
-        result.n_iter = last[0]
-        del result.loss_curve[last[0]:], result.validation_scores[last[0]:]
-        _assign(params, last[1])
-        if stop_early and last[0] > 0:
+        result.n_iter = n_iter
+        del result.loss_curve[n_iter:], result.validation_scores[n_iter:]
+        _assign(self.params, values)
+        if self.stop_early and n_iter > 0:
             # The interrupt may have come before the last completed
             # iteration was offered (evaluated already: a cache hit).
-            best.offer(watched(memo.current()), params)
+            self.best.offer(self.watched(self.memo.current()), self.params)
 
-    if (keep_best or result.interrupted) and best.values is not None:
-        _assign(params, best.values)
-    if keep_best and not validating and not (result.interrupted or result.stopped_by_callback):
-        _judge_minibatch(result, certificate, memo.current())
-    progress.close(result.n_iter, result.converged, result.interrupted,
-                   result.stalled_above_tol)
-    if result.interrupted and result.n_iter == 0:
-        # Nothing completed: the optimizer's state is the one it started from.
-        result.optimizer_state = optimizer_state
-    else:
-        result.optimizer_state = optimizer.state_dict()
-    return result
+    def finish(self, progress):
+        """The model kept (the best, where that rule applies), judged and reported."""
+        result = self.result
+        if (self.keep_best or result.interrupted) and self.best.values is not None:
+            _assign(self.params, self.best.values)
+        if (self.keep_best and not self.validating
+                and not (result.interrupted or result.stopped_by_callback)):
+            _judge_minibatch(result, self.certificate, self.memo.current())
+        progress.close(result.n_iter, result.converged, result.interrupted,
+                       result.stalled_above_tol)
+        if result.interrupted and result.n_iter == 0:
+            # Nothing completed: the optimizer's state is the one it started from.
+            result.optimizer_state = self.optimizer_state
+        else:
+            result.optimizer_state = self.optimizer.state_dict()
+        return result
 
 
 def _assign(params, values):
@@ -444,15 +538,15 @@ def rows_in_every_process(objective, n_rows):
     return int(objective.reducer.sum(objective.w.new_tensor([float(n_rows)])).item())
 
 
-def _run_epoch(objective, optimizer, params, batch_size, n_rows, train_rows,
-               shuffle, generator, check):
-    if shuffle:
+def _run_epoch(objective, optimizer, params, schedule, n_rows, train_rows, generator, check):
+    if schedule.shuffle:
         order = torch.randperm(n_rows, generator=generator)
     else:
         order = torch.arange(n_rows)
     if train_rows is not None:
         order = train_rows[order]
     order = order.to(objective.X.device)
+    batch_size = schedule.batch_size
     for start in range(0, n_rows, batch_size):
         rows = order[start : start + batch_size]
         # Scale the batch so that its loss is an unbiased estimate of the whole.

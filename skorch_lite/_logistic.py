@@ -35,9 +35,9 @@ import torch.nn.functional as F
 
 from ._data import affine, take_rows
 from ._engine import TrainResult, train
-from ._newton import ROUND_ITERATIONS, _accumulate, early_stopping_round, last_round
 from ._precondition import fit_preconditioner
 from ._reduce import LOCAL
+from ._rounds import Rounds
 
 # Curvature weights are floored at this fraction of their largest, so that
 # rows the model already fits with certainty stay in the preconditioner's
@@ -88,12 +88,11 @@ class LogLossObjective:
 
     extra_params = ()
 
-    def __init__(self, X, target, w, precond, alpha, binary, w_val=None, reducer=None):
+    def __init__(self, X, target, w, precond, penalty, binary, w_val=None, reducer=None):
         self.X, self.target, self.w, self.w_val = X, target, w, w_val
         self.precond, self.binary = precond, binary
         self.reducer = reducer or LOCAL
-        # The penalty belongs to the whole data set: one process adds it.
-        self.alpha = alpha if self.reducer.rank == 0 else 0.0
+        self.penalty = penalty.share(self.reducer)
         self.norm = 1.0 / self.reducer.sum(w.sum())
         self.report_scale = torch.ones(1, dtype=X.dtype, device=X.device)
         self.unit_weights = bool((w == 1).all())
@@ -114,8 +113,8 @@ class LogLossObjective:
         else:
             data = values @ (self.w if rows is None else self.w[rows])
         terms = self.norm * scale * data
-        if self.alpha:
-            terms = terms + self.norm * self.alpha * (coef**2).sum()
+        if not self.penalty.vanishes:
+            terms = terms + self.penalty.terms(coef, None, factor=self.norm)
         return terms.reshape(1), raw
 
     def validation_score(self, raw):
@@ -160,17 +159,17 @@ def null_model(target, w, n_classes, n_features, fit_intercept, reducer=LOCAL):
     return coef, log_freq - log_freq.mean()
 
 
-def objective_at(X, target, w, alpha, coef, intercept, binary, reducer=LOCAL):
+def objective_at(X, target, w, penalty, coef, intercept, binary, reducer=LOCAL):
     """The objective of a model (no gradient), for choosing a start."""
     with torch.no_grad():
         raw = affine(X, coef.T, intercept)
-        value = reducer.sum(row_losses(raw, target, binary) @ w) + alpha * float((coef**2).sum())
+        value = reducer.sum(row_losses(raw, target, binary) @ w) + penalty.value(coef)
         value = float(value / reducer.sum(w.sum()))
     return value if math.isfinite(value) else math.inf
 
 
-def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch_size,
-                 generator, train_options, w_val=None, train_rows=None, reducer=None):
+def fit_logistic(X, target, w, *, n_classes, penalty, fit_intercept, start, sketch_size,
+                 generator, schedule, progress, w_val=None, train_rows=None, reducer=None):
     """Minimize the penalized log loss (see the module's docstring).
 
     Parameters
@@ -180,12 +179,16 @@ def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch
         :func:`encode_targets` of the class indices.
     w : Tensor of shape (n_samples,)
         Training weights (zero on validation rows), at most 1.
+    penalty : L2
+        The penalty of :mod:`._penalty`.
     start : tuple of Tensor or None
         ``(coef, intercept)`` to start from (warm start) when its objective
         is not above the default start's (the class frequencies).
-    train_options : dict
-        Keyword arguments of :func:`._engine.train`; ``max_iter`` is the
-        total over rounds.
+    schedule : Schedule
+        The :class:`._engine.Schedule` of :func:`._engine.train`; its
+        ``max_iter`` is the total over rounds.
+    progress : Progress
+        Reports every round's iterations.
 
     Returns
     -------
@@ -196,62 +199,49 @@ def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch
     options = dict(fit_intercept=fit_intercept, sketch_size=sketch_size, generator=generator,
                    reducer=reducer)
     coef, intercept = null_model(target, w, n_classes, X.shape[1], fit_intercept, reducer)
-    if start is not None and objective_at(X, target, w, alpha, *start, binary, reducer) <= (
-            objective_at(X, target, w, alpha, coef, intercept, binary, reducer)):
+    if start is not None and objective_at(X, target, w, penalty, *start, binary, reducer) <= (
+            objective_at(X, target, w, penalty, coef, intercept, binary, reducer)):
         coef, intercept = start
-    lbfgs = train_options["solver"] == "lbfgs"
+    lbfgs = schedule.line_search
     if not lbfgs:
         # Adam and SGD start at the Newton (IRLS) iterates, taken while they
         # gain more than the sum's rounding: below the sketch size they
         # reach the optimum (as the regressor's exact start), and training
         # then checks it in one iteration.
         for _ in range(NEWTON_STEPS):
-            precond = curvature_preconditioner(X, target, w, alpha, coef, intercept, binary,
+            precond = curvature_preconditioner(X, target, w, penalty, coef, intercept, binary,
                                                options)
-            objective = LogLossObjective(X, target, w, precond, alpha, binary, reducer=reducer)
+            objective = LogLossObjective(X, target, w, precond, penalty, binary, reducer=reducer)
             theta, gamma, jumped = _round_start(objective, precond, coef, intercept,
                                                 fit_intercept, 0.0)
             if not jumped:
                 break
             with torch.no_grad():
                 coef, intercept = precond.coefficients(theta, gamma)
-    total = TrainResult()
-    budget = train_options["max_iter"]
-    best, previous_end = None, math.inf
-    while budget > 0:
-        precond = curvature_preconditioner(X, target, w, alpha, coef, intercept, binary, options)
-        objective = LogLossObjective(X, target, w, precond, alpha, binary, w_val=w_val,
+    rounds = Rounds(schedule, validating=w_val is not None)
+    while rounds.left:
+        precond = curvature_preconditioner(X, target, w, penalty, coef, intercept, binary, options)
+        objective = LogLossObjective(X, target, w, precond, penalty, binary, w_val=w_val,
                                      reducer=reducer)
         theta, gamma, jumped = _round_start(objective, precond, coef, intercept, fit_intercept,
-                                            train_options["tol"])
+                                            schedule.tol)
         # No finite value is divergence: the log loss grows at most linearly
         # in the coefficients, and Adam's and SGD's steps are bounded, so a
         # large value is an overshoot (separable classes, tiny alpha) that
         # the next steps come back from; non-finite values still raise.
         objective.diverged_above = math.inf
-        round_options = dict(train_options,
-                             max_iter=min(budget, ROUND_ITERATIONS) if lbfgs else budget)
-        result = train(objective, theta, gamma, train_rows=train_rows, **round_options)
+        result = train(objective, theta, gamma, rounds.next_schedule(), generator=generator,
+                       progress=progress, train_rows=train_rows)
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
-        _accumulate(total, result)
-        budget -= result.n_iter
-        if w_val is not None:
-            stop, best = early_stopping_round(total, result, best,
-                                              (coef.clone(), intercept.clone()))
-            if stop:
-                break
-        if not lbfgs or result.interrupted or result.stopped_by_callback:
-            total.converged = result.converged
-            break
         # Converged when the round's start met the rule and the Newton step
         # from it gains less than tol.
-        stop, previous_end = last_round(total, result, jumped, previous_end)
-        if stop:
+        if rounds.ends(result, (coef.clone(), intercept.clone())) or rounds.converged(
+                result, jumped):
             break
-    if best is not None:
-        _, coef, intercept = best
-    return LogisticFit(coef.detach(), intercept.detach(), total)
+    if rounds.best is not None:
+        _, coef, intercept = rounds.best
+    return LogisticFit(coef.detach(), intercept.detach(), rounds.total)
 
 
 @dataclass
@@ -277,7 +267,7 @@ class MixedPreconditioner:
         return theta @ self.unmix, gamma @ self.unmix
 
 
-def curvature_preconditioner(X, target, w, alpha, coef, intercept, binary, options):
+def curvature_preconditioner(X, target, w, penalty, coef, intercept, binary, options):
     """A change of variables in which the log loss's Hessian at ``(coef, intercept)`` is ~I.
 
     The Hessian of the (normalized) objective is ``sum_i w_i (diag(p_i) -
@@ -310,7 +300,7 @@ def curvature_preconditioner(X, target, w, alpha, coef, intercept, binary, optio
         weights = w * h_mean
     n_columns = raw.shape[1]
     zeros = torch.zeros_like(raw)
-    base = fit_preconditioner(X, zeros, weights, alpha=2 * alpha, **options)
+    base = fit_preconditioner(X, zeros, weights, alpha=penalty.ridge(1), **options)
     # The preconditioner makes the Hessian of sum_k sum_i w_i h_i (raw_ik)^2
     # / (K sum(w h)) the identity; the second factor above, (X' W h X + 2
     # alpha I) / sum(w), is K sum(w h) / (2 sum(w)) times that.

@@ -37,9 +37,8 @@ from ._engine import TrainResult, r2_from_sums, rows_in_every_process, train
 from ._losses import check_finite_loss, finiteness_hint
 from ._precondition import fit_preconditioner
 from ._reduce import LOCAL
+from ._rounds import Rounds
 
-# L-BFGS iterations between curvature refreshes.
-ROUND_ITERATIONS = 20
 # Smoothing continuation: each round divides delta by this.
 DELTA_SHRINK = 10.0
 
@@ -55,12 +54,12 @@ class DatafitObjective:
     it times ``unit``, in the loss's own units.
     """
 
-    def __init__(self, X, Y, w, precond, alpha, datafit, extra, w_val=None, reducer=None,
+    def __init__(self, X, Y, w, precond, penalty, datafit, extra, w_val=None, reducer=None,
                  unit=1.0):
         self.X, self.Y, self.w, self.w_val = X, Y, w, w_val
         self.precond, self.datafit = precond, datafit
         self.reducer = reducer or LOCAL
-        self.alpha = alpha if self.reducer.rank == 0 else 0.0
+        self.penalty = penalty.share(self.reducer)
         self.norm = 1.0 / (Y.shape[1] * self.reducer.sum(w.sum()) * unit)
         self.extra_params = list(extra)
         self.report_scale = torch.full((Y.shape[1],), float(unit), dtype=Y.dtype, device=Y.device)
@@ -85,8 +84,8 @@ class DatafitObjective:
             check_finite_loss(values.detach(), self.datafit.name)
         data = values.sum(0) if self.unit_weights else (values * w[:, None]).sum(0)
         terms = self.norm * scale * data
-        if self.alpha:
-            terms = terms + self.norm * self.alpha * (coef**2).sum(1)
+        if not self.penalty.vanishes:
+            terms = terms + self.penalty.terms(coef, 1, factor=self.norm)
         return terms, raw
 
     def validation_score(self, raw):
@@ -120,20 +119,24 @@ class LossFit:
     scale_vanished: bool = False
 
 
-def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, generator,
-             train_options, w_val=None, train_rows=None, reducer=None, round_hook=None,
+def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, generator,
+             schedule, progress, w_val=None, train_rows=None, reducer=None, round_hook=None,
              start_scale=None):
     """Minimize ``datafit``'s penalized objective for one target column ``Y`` (n, 1).
 
     Parameters
     ----------
+    penalty : L2
+        The penalty of :mod:`._penalty`.
     start : tuple of Tensor or None
         ``(coef (1, p), intercept (1,))`` to start from (warm start), or None
         for the default start: the least-squares fit (identity link) or the
         intercept-only model (log link).
-    train_options : dict
-        Keyword arguments of :func:`._engine.train` (solver, rates, max_iter,
-        tol, ...); ``max_iter`` is the total over rounds.
+    schedule : Schedule
+        The :class:`._engine.Schedule` of :func:`._engine.train`; its
+        ``max_iter`` is the total over rounds.
+    progress : Progress
+        Reports every round's iterations.
     start_scale : Tensor of shape (1,) or None
         Huber's scale of the previous fit, where a warm start taken from it
         begins (else at the start's residual size): a refit on the same data
@@ -151,23 +154,13 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     reducer = reducer or LOCAL
     precond_options = dict(fit_intercept=fit_intercept, sketch_size=sketch_size,
                            generator=generator, reducer=reducer)
-    coef, intercept = _default_start(X, Y, w, datafit, alpha, precond_options)
-    if start is not None and _start_objective(X, Y, w, datafit, alpha, *start, reducer) <= (
-            _start_objective(X, Y, w, datafit, alpha, coef, intercept, reducer)):
-        # A warm start begins at the previous model unless the default start
-        # is better (after set_params(alpha=...), or on other rows).
-        coef, intercept = start
-        warm = True
-    else:
-        start_scale, warm = None, False
-    residual_scale = _residual_scale(X, Y, w, datafit, coef, intercept, reducer)
-    if start_scale is not None:
-        residual_scale = start_scale.to(residual_scale)
+    coef, intercept, residual_scale, warm = _first_model(
+        X, Y, w, datafit, penalty, start, start_scale, precond_options)
     extra = datafit.init_extra(residual_scale)
     unit = _objective_unit(Y, w, datafit, extra, fit_intercept, reducer)
     datafit.unit = unit
-    lbfgs = train_options["solver"] == "lbfgs"
-    tol = train_options["tol"]
+    lbfgs = schedule.line_search
+    tol = schedule.tol
     if not datafit.smooth:
         # Start smoothing at the size of the residuals; stop when the
         # smoothing moves the objective (by at most delta / 4 per unit of
@@ -182,35 +175,25 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
             if loss > 0:
                 datafit.delta = min(datafit.delta, _final_delta(datafit, loss, tol, Y.dtype))
-    total = TrainResult()
-    budget = train_options["max_iter"]
-    best = lowest = None
-    previous_end = math.inf
-    while budget > 0:
+    rounds = Rounds(schedule, validating=w_val is not None)
+    lowest = None
+    while rounds.left:
         precond, newton = _curvature_preconditioner(
-            X, Y, w, datafit, alpha, coef, intercept, extra, precond_options, unit)
-        objective = DatafitObjective(X, Y, w, precond, alpha, datafit, extra,
+            X, Y, w, datafit, penalty, coef, intercept, extra, precond_options, unit)
+        objective = DatafitObjective(X, Y, w, precond, penalty, datafit, extra,
                                      w_val=w_val, reducer=reducer, unit=unit)
         objective.term_magnitude = _term_magnitude(objective, coef, intercept)
         theta, gamma, jumped = _round_start(objective, precond, coef, intercept, newton,
                                             fit_intercept, tol)
         objective.diverged_above = 100 * _null_objective(objective, fit_intercept)
-        options = dict(train_options, max_iter=min(budget, ROUND_ITERATIONS) if lbfgs else budget)
-        if round_hook is not None:
-            options["callback"] = round_hook(precond, theta, gamma, total)
-        result = train(objective, theta, gamma, train_rows=train_rows, **options)
+        callback = (None if round_hook is None
+                    else round_hook(precond, theta, gamma, rounds.total))
+        result = train(objective, theta, gamma, rounds.next_schedule(), generator=generator,
+                       progress=progress, train_rows=train_rows, callback=callback)
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
-        _accumulate(total, result)
-        budget -= result.n_iter
-        if w_val is not None:
-            stop, best = early_stopping_round(
-                total, result, best, (coef.clone(), intercept.clone(),
-                                      [e.detach().clone() for e in extra]))
-            if stop:
-                break
-        if not lbfgs or result.interrupted or result.stopped_by_callback:
-            total.converged = result.converged
+        if rounds.ends(result, (coef.clone(), intercept.clone(),
+                                [e.detach().clone() for e in extra])):
             break
         if not datafit.smooth:
             loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
@@ -223,18 +206,12 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
             if loss > 0 and datafit.delta > _final_delta(datafit, loss, tol, Y.dtype):
                 datafit.delta /= DELTA_SHRINK
                 continue
-        stop, previous_end = last_round(total, result, jumped, previous_end)
-        if stop:
+        if rounds.converged(result, jumped):
             break
+    total, best = rounds.total, rounds.best
     if lowest is not None and best is None:
-        loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
-        eps = torch.finfo(Y.dtype).eps
-        if lowest[0] < loss - 4 * max(tol, eps) * abs(loss):
-            _, coef, intercept = lowest
-            # loss_curve_ ends at the objective of the model kept.
-            if total.loss_curve:
-                total.loss_curve[-1] = lowest[0] + alpha * float((coef**2).sum()) / float(
-                    reducer.sum(w.sum()))
+        coef, intercept = _lowest_smoothed(X, Y, w, datafit, penalty, coef, intercept, lowest,
+                                           total, tol, reducer)
     if best is not None:
         _, coef, intercept, kept = best
         with torch.no_grad():
@@ -254,40 +231,43 @@ def fit_loss(X, Y, w, *, datafit, alpha, fit_intercept, start, sketch_size, gene
     return LossFit(coef.detach(), intercept.detach(), total, values, vanished)
 
 
-def early_stopping_round(total, result, best, model):
-    """Early stopping across rounds: whether this round ends the fit, and the best round.
+def _first_model(X, Y, w, datafit, penalty, start, start_scale, precond_options):
+    """``(coef, intercept, residual scale, warm)`` where the first round starts.
 
-    Each round keeps its best model on the validation rows (``result``'s
-    scores); the fit keeps the best round's ``(score, *model)`` and stops at
-    the first round that does not improve on it. That stop is the rule the
-    user asked for, not a failure to converge within max_iter: ``total``
-    says converged.
+    A warm start begins at the previous model (and Huber's scale at the
+    previous ``start_scale``) unless the default start is better (after
+    set_params(alpha=...), or on other rows); ``warm`` says whether it does.
     """
-    score = max(result.validation_scores, default=-math.inf)
-    if best is not None and score <= best[0]:
-        total.converged = True
-        return True, best
-    return False, (score, *model)
+    reducer = precond_options["reducer"]
+    coef, intercept = _default_start(X, Y, w, datafit, penalty.alpha, precond_options)
+    if start is not None and _start_objective(X, Y, w, datafit, penalty, *start, reducer) <= (
+            _start_objective(X, Y, w, datafit, penalty, coef, intercept, reducer)):
+        coef, intercept = start
+        warm = True
+    else:
+        start_scale, warm = None, False
+    residual_scale = _residual_scale(X, Y, w, datafit, coef, intercept, reducer)
+    if start_scale is not None:
+        residual_scale = start_scale.to(residual_scale)
+    return coef, intercept, residual_scale, warm
 
 
-def last_round(total, result, jumped, previous_end):
-    """Whether an L-BFGS round ends the fit (``total`` then says how), and its objective.
+def _lowest_smoothed(X, Y, w, datafit, penalty, coef, intercept, lowest, total, tol, reducer):
+    """The model kept by the smoothing continuation: the last, unless one before had a lower loss.
 
-    The fit has converged when the round's start met the rule with the
-    curvature of that very point (no Newton step taken): the Newton
-    decrement is within tol. A round that could not lower the objective
-    (float32 data near its precision) ends it too, since more rounds would
-    not either: unless the round met the rule, unconverged, and it says so.
+    ``lowest`` is ``(loss, coef, intercept)`` of the lowest exact loss over
+    the rounds; it replaces the last model when lower by more than the
+    loss's rounding, and ``total.loss_curve`` then ends at its objective.
     """
-    if result.converged and result.n_iter == 1 and not jumped:
-        total.converged = True
-        return True, previous_end
-    end = result.loss_curve[-1] if result.loss_curve else math.inf
-    if result.stalled_above_tol and result.n_iter == 1 or end >= previous_end:
-        total.stalled_above_tol = not result.converged
-        total.converged = result.converged
-        return True, previous_end
-    return False, end
+    loss = _exact_loss(X, Y, w, datafit, coef, intercept, reducer)
+    eps = torch.finfo(Y.dtype).eps
+    if lowest[0] < loss - 4 * max(tol, eps) * abs(loss):
+        _, coef, intercept = lowest
+        # loss_curve_ ends at the objective of the model kept.
+        if total.loss_curve:
+            total.loss_curve[-1] = lowest[0] + penalty.value(coef) / float(
+                reducer.sum(w.sum()))
+    return coef, intercept
 
 
 def _scale_vanishes(X, Y, w, datafit, coef, intercept, extra, tol, reducer):
@@ -344,13 +324,13 @@ def _residual_scale(X, Y, w, datafit, coef, intercept, reducer):
         return scale.clamp_max(torch.finfo(Y.dtype).max).to(Y.dtype)
 
 
-def _start_objective(X, Y, w, datafit, alpha, coef, intercept, reducer):
+def _start_objective(X, Y, w, datafit, penalty, coef, intercept, reducer):
     """The objective of a candidate start (Huber's scale at its residuals' size)."""
     with torch.no_grad():
         extra = datafit.init_extra(_residual_scale(X, Y, w, datafit, coef, intercept, reducer))
         raw, _ = _raw(X, coef, intercept)
         values = datafit.value(raw, Y, [e.detach() for e in extra])
-        total = reducer.sum((values * w[:, None]).sum()) + alpha * float((coef**2).sum())
+        total = reducer.sum((values * w[:, None]).sum()) + penalty.value(coef)
         value = float(total / reducer.sum(w.sum()))
     return value if math.isfinite(value) else math.inf
 
@@ -390,7 +370,7 @@ def _default_start(X, Y, w, datafit, alpha, precond_options):
         return precond.coefficients(precond.theta0, torch.zeros(1, **zeros))
 
 
-def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, options,
+def _curvature_preconditioner(X, Y, w, datafit, penalty, coef, intercept, extra, options,
                               unit=1.0):
     """The least-squares preconditioner of the loss's quadratic model at ``(coef, intercept)``."""
     reducer = options["reducer"]
@@ -416,7 +396,8 @@ def _curvature_preconditioner(X, Y, w, datafit, alpha, coef, intercept, extra, o
             f"The loss {datafit.name!r} has a non-finite slope or curvature at the model's "
             f"predictions; {finiteness_hint(datafit.name)}"
         )
-    precond = fit_preconditioner(X, z, weights, alpha=2 * alpha, **options)
+    # Weighted by the curvature itself: the penalty adds 2 alpha to X' W H X.
+    precond = fit_preconditioner(X, z, weights, alpha=penalty.ridge(1), **options)
     # The preconditioner makes the Hessian of the least-squares objective
     # sum(w h (raw - z)^2) / y_scale^2 / sum(w h) the identity; the loss's
     # Hessian, (X' W H X + 2 alpha I) / (unit sum(w)), is
@@ -504,16 +485,6 @@ def _null_objective(objective, fit_intercept):
                else torch.zeros_like(Y))
         values = objective.datafit.value(raw, Y, objective.extra_params)
         return float(objective.norm * reducer.sum((values * w[:, None]).sum())) + 1.0
-
-
-def _accumulate(total, result):
-    total.n_iter += result.n_iter
-    total.loss_curve += result.loss_curve
-    total.validation_scores += result.validation_scores
-    total.interrupted = result.interrupted
-    total.stopped_by_callback = result.stopped_by_callback
-    total.stalled_above_tol = result.stalled_above_tol
-    total.optimizer_state = result.optimizer_state
 
 
 def stream_preconditioner(precond, datafit, Y, w, extra):

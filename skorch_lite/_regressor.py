@@ -1,6 +1,7 @@
 """The scikit-learn face of the engine: parameters, validation, fitted attributes."""
 
 import warnings
+from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
@@ -19,17 +20,21 @@ from ._base import (
     record_training,
     FitInterruptedWarning,
     NothingCompleted,
+    Start,
     atomic_fit,
+    decide_start,
     scaled_weights,
     sketch_size,
+    training_schedule,
     validation_split,
     warn_about,
 )
 from ._callbacks import FitTasks, linear_model_snapshot, loss_round_snapshot
 from ._devices import fit_threads, resolve_device
-from ._engine import Objective, TrainResult, r2_from_sums, train
+from ._engine import Objective, Schedule, TrainResult, r2_from_sums, train
 from ._inputs import (
     ArraySpace,
+    FitInputs,
     check_tensor_X,
     device_of,
     fit_inputs,
@@ -39,6 +44,7 @@ from ._inputs import (
 )
 from ._losses import LOSSES, make_datafit
 from ._newton import DatafitObjective, fit_loss, fraction_explained, stream_preconditioner
+from ._penalty import L2
 from ._precondition import fit_preconditioner
 from ._progress import Progress
 from ._reduce import LOCAL
@@ -503,160 +509,150 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         return atomic_fit(self, self._fit_unguarded, X, y, sample_weight, incremental, reducer)
 
     def _fit_unguarded(self, X, y, sample_weight, incremental, reducer):
-        fitted = hasattr(self, "coef_")
-        resume = incremental and fitted
-        continues = resume or (self.warm_start and fitted and not incremental)
+        start = decide_start(self, incremental)
         space = ArraySpace.of(X)
         data = fit_inputs(
-            self, X, y, sample_weight, reset=not resume,
+            self, X, y, sample_weight, reset=start is not Start.RESUME,
             resolve_device=lambda where: resolve_device(self.device, data_device=where),
         )
-        if continues:
-            self._check_same_shape(data, incremental)
+        if start.continues:
+            self._check_same_shape(data, start)
         # Small fits on one thread: under load, two threads on tiny tensors
         # made a diabetes fit 16-29 ms instead of 2.5-3.8 ms (issue 13).
         with fit_threads(data.X):
-            return self._fit_validated(X, y, sample_weight, data, incremental, reducer,
-                                       resume, continues, space)
+            call = self._prepare(X, y, sample_weight, data, start, reducer, space)
+            if call.datafit is not None and not start.incremental:
+                return self._fit_datafit(call)
+            return self._fit_jointly(call)
 
-    def _fit_validated(self, X, y, sample_weight, data, incremental, reducer, resume,
-                       continues, space):
-        max_iter = 1 if incremental else self.max_iter
-        if self.loss != "squared_error" and not incremental:
+    def _prepare(self, X, y, sample_weight, data, start, reducer, space):
+        """What the call trains with: schedule, penalty, weights and split, the loss."""
+        schedule = training_schedule(self, start)
+        max_iter = schedule.max_iter
+        if self.loss != "squared_error" and not start.incremental:
             # Other losses fit their targets one after another, each for up
             # to max_iter iterations: each iteration is a task.
             max_iter *= data.Y.shape[1]
         tasks = FitTasks(self, X, y, sample_weight, max_iter=max_iter)
-        device = data.X.device
         rng = check_random_state(self.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-        X_t, Y_t = data.X, data.Y
         # Weights scaled to at most 1, and alpha alike, give the same
         # objective (fit's, or one chunk's, each normalized by its own total
         # weight) and loss_curve_; sums of weights of 1e-320 or 1e300 do not.
         # The stream's moments get the caller's weights (update_stream counts
         # them in units of the largest seen): chunks keep their relative weights.
         weights, alpha = scaled_weights(data.w, self.alpha, reducer)
-        w_train, w_val, train_rows = self._split(weights, incremental, generator)
+        w_train, w_val, train_rows = self._split(weights, start, generator)
         datafit = None
         if self.loss != "squared_error":
             datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
             # A chunk of a stream may be all zero counts; a data set may not,
             # nor the training rows of an early-stopping split (over every
             # process's rows: a shard may be all zero).
-            datafit.check_targets(Y_t)
-            if not incremental:
-                datafit.check_targets_sum(Y_t, w_train, reducer or LOCAL,
+            datafit.check_targets(data.Y)
+            if not start.incremental:
+                datafit.check_targets_sum(data.Y, w_train, reducer or LOCAL,
                                           split=w_val is not None)
-        if datafit is not None and not incremental:
-            return self._fit_datafit(data, w_train, w_val, train_rows, alpha, generator,
-                                     continues, incremental, reducer, space, tasks)
+        return _Call(data, start, schedule, L2(alpha), datafit, w_train, w_val, train_rows,
+                     generator, reducer, space, tasks)
 
-        stream, optimizer_state = None, None
-        if incremental:
+    def _fit_jointly(self, call):
+        """Every target at once: squared error's fit, or one epoch of ``partial_fit``."""
+        data, start, datafit = call.data, call.start, call.datafit
+        precond, stream, optimizer_state, extra = self._change_of_variables(call)
+        if datafit is None:
+            objective = Objective(data.X, data.Y, call.w_train, precond, call.penalty,
+                                  w_val=call.w_val, reducer=call.reducer)
+        else:
+            objective = DatafitObjective(data.X, data.Y, call.w_train, precond, call.penalty,
+                                         datafit, extra, w_val=call.w_val, reducer=call.reducer)
+        theta, gamma = self._initial_variables(objective, start)
+        result = train(
+            objective, theta, gamma, call.schedule,
+            generator=call.generator,
+            progress=Progress(self.verbose, call.schedule.max_iter),
+            train_rows=call.train_rows,
+            optimizer_state=optimizer_state,
+            stop_early=not start.incremental,
+            callback=call.tasks.iteration_hook(linear_model_snapshot(
+                self, precond, theta, gamma, y_ndim=data.y_ndim, space=call.space, start=start,
+            )),
+        )
+        self._set_fitted(precond, theta, gamma, data.y_ndim, result, start, call.space, stream)
+        if datafit is not None:
+            self._set_extra(datafit.extra_values(objective.extra_params), data.y_ndim)
+        self._warn_about(result, start)
+        call.tasks.end()
+        return self
+
+    def _change_of_variables(self, call):
+        """``(preconditioner, stream, optimizer state, loss variables)`` of the joint fit.
+
+        ``fit`` builds the preconditioner from the data; ``partial_fit``
+        updates the stream's running one with the chunk.
+        """
+        data, start, datafit = call.data, call.start, call.datafit
+        X_t, Y_t = data.X, data.Y
+        stream, optimizer_state, extra = None, None, None
+        if start.incremental:
             stream = update_stream(
                 # Models pickled by 0.1.0 have no stream statistics: start them.
-                getattr(self, "_stream", None) if resume else None, X_t, Y_t, data.w,
-                fit_intercept=self.fit_intercept,
+                getattr(self, "_stream", None) if start is Start.RESUME else None,
+                X_t, Y_t, data.w, fit_intercept=self.fit_intercept,
             )
-            precond = stream.basis.preconditioner(self.fit_intercept, X_t.dtype, device)
+            precond = stream.basis.preconditioner(self.fit_intercept, X_t.dtype, X_t.device)
             if datafit is not None:
-                extra = datafit.init_extra(self._stream_scale(precond, resume))
+                extra = datafit.init_extra(self._stream_scale(precond, start))
                 precond = stream_preconditioner(precond, datafit, Y_t, data.w, extra)
             # A rebuilt change of variables makes the optimizer's history
             # (steps in the old variables) meaningless.
-            if resume and not stream.rebuilt:
-                optimizer_state = self._optimizer_state_for(device)
-        else:
-            precond = fit_preconditioner(
-                X_t, Y_t, w_train, alpha=alpha, fit_intercept=self.fit_intercept,
-                # A private knob: tests make small problems take the sketch path.
-                sketch_size=getattr(self, "_sketch_rows", None) or sketch_size(X_t.shape[1]),
-                generator=generator, reducer=reducer,
-            )
-        if datafit is None:
-            objective = Objective(X_t, Y_t, w_train, precond, alpha, w_val=w_val, reducer=reducer)
-        else:
-            if not incremental:
-                extra = datafit.init_extra(self._stream_scale(precond, resume))
-            objective = DatafitObjective(X_t, Y_t, w_train, precond, alpha, datafit, extra,
-                                         w_val=w_val, reducer=reducer)
-        theta, gamma = self._initial_variables(objective, continues, incremental)
-
-        max_iter = 1 if incremental else self.max_iter
-        result = train(
-            objective, theta, gamma,
-            solver=self.solver,
-            learning_rate_init=self.learning_rate_init,
-            momentum=self.momentum,
-            batch_size=self.batch_size,
-            max_iter=max_iter,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            shuffle=self.shuffle,
-            generator=generator,
-            progress=Progress(self.verbose, max_iter),
-            train_rows=train_rows,
-            optimizer_state=optimizer_state,
-            stop_early=not incremental,
-            callback=tasks.iteration_hook(linear_model_snapshot(
-                self, precond, theta, gamma, y_ndim=data.y_ndim, space=space,
-                incremental=incremental,
-            )),
+            if start is Start.RESUME and not stream.rebuilt:
+                optimizer_state = self._optimizer_state_for(X_t.device)
+            return precond, stream, optimizer_state, extra
+        # (fit with another loss goes through _fit_datafit.)
+        precond = fit_preconditioner(
+            X_t, Y_t, call.w_train, alpha=call.penalty.ridge(2),
+            fit_intercept=self.fit_intercept,
+            # A private knob: tests make small problems take the sketch path.
+            sketch_size=getattr(self, "_sketch_rows", None) or sketch_size(X_t.shape[1]),
+            generator=call.generator, reducer=call.reducer,
         )
-        self._set_fitted(precond, theta, gamma, data.y_ndim, result, resume, space, stream)
-        if datafit is not None:
-            self._set_extra(datafit.extra_values(objective.extra_params), data.y_ndim)
-        self._warn_about(result, incremental)
-        tasks.end()
-        return self
+        return precond, stream, optimizer_state, extra
 
-    def _warn_about(self, result, incremental):
-        warn_about(self, result, incremental)
+    def _warn_about(self, result, start):
+        warn_about(self, result, start)
 
-    def _fit_datafit(self, data, w_train, w_val, train_rows, alpha, generator, continues,
-                     incremental, reducer, space, tasks):
+    def _fit_datafit(self, call):
         """Fit a loss other than squared error, one target at a time (see :mod:`._newton`)."""
+        data, w_train = call.data, call.w_train
         X_t, Y_t = data.X, data.Y
         datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
         n_targets = Y_t.shape[1]
         sketch_rows = getattr(self, "_sketch_rows", None) or sketch_size(X_t.shape[1])
-        options = dict(
-            solver=self.solver, learning_rate_init=self.learning_rate_init,
-            momentum=self.momentum, batch_size=self.batch_size, max_iter=self.max_iter,
-            tol=self.tol, n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle,
-            generator=generator, progress=Progress(self.verbose, self.max_iter),
-        )
+        progress = Progress(self.verbose, call.schedule.max_iter)
         # Targets not reached (yet, in a hook's view, or because a callback
         # asked to stop) hold the null model: the intercept alone.
         coef = torch.zeros(n_targets, X_t.shape[1], dtype=X_t.dtype, device=X_t.device)
-        intercept = (datafit.null_raw(Y_t, w_train, reducer or LOCAL).to(X_t.dtype).reshape(-1)
-                     if self.fit_intercept else torch.zeros(n_targets, dtype=X_t.dtype,
-                                                            device=X_t.device))
+        intercept = (datafit.null_raw(Y_t, w_train, call.reducer or LOCAL).to(X_t.dtype)
+                     .reshape(-1) if self.fit_intercept
+                     else torch.zeros(n_targets, dtype=X_t.dtype, device=X_t.device))
         fits, done = [], TrainResult()
         for t in range(n_targets):
-            start = None
-            if continues:
-                previous = to_torch(self.coef_, X_t.device).to(X_t.dtype).reshape(n_targets, -1)
-                offset = to_torch(self.intercept_, X_t.device).to(X_t.dtype)
-                start = (previous[t : t + 1], offset.expand(n_targets)[t : t + 1].clone())
-            # Only a Huber fit leaves scale_ (another loss's fit deletes it).
-            start_scale = (torch.as_tensor(np.atleast_1d(self.scale_)[t : t + 1])
-                           if continues and hasattr(self, "scale_") else None)
+            start, start_scale = self._previous_target(call, t)
 
             def round_hook(precond, theta, gamma, rounds, t=t):
                 before = TrainResult(n_iter=done.n_iter + rounds.n_iter,
                                      loss_curve=done.loss_curve + rounds.loss_curve)
-                return tasks.iteration_hook(loss_round_snapshot(
+                return call.tasks.iteration_hook(loss_round_snapshot(
                     self, precond, theta, gamma, models=(coef, intercept), target=t,
-                    done=before, y_ndim=data.y_ndim, space=space))
+                    done=before, y_ndim=data.y_ndim, space=call.space))
 
             fit = fit_loss(
-                X_t, Y_t[:, t : t + 1], w_train, datafit=datafit, alpha=alpha,
+                X_t, Y_t[:, t : t + 1], w_train, datafit=datafit, penalty=call.penalty,
                 fit_intercept=self.fit_intercept, start=start, sketch_size=sketch_rows,
-                generator=generator, train_options=options, w_val=w_val,
-                train_rows=train_rows, reducer=reducer, round_hook=round_hook,
-                start_scale=start_scale,
+                generator=call.generator, schedule=call.schedule, progress=progress,
+                w_val=call.w_val, train_rows=call.train_rows, reducer=call.reducer,
+                round_hook=round_hook, start_scale=start_scale,
             )
             fits.append(fit)
             coef[t], intercept[t] = fit.coef[0], fit.intercept[0]
@@ -664,16 +660,41 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             done.loss_curve += fit.result.loss_curve
             if fit.result.stopped_by_callback:
                 break
+        self._set_datafit_fits(call, fits, coef, intercept)
+        call.tasks.end()
+        return self
+
+    def _previous_target(self, call, t):
+        """``((coef, intercept), scale)`` of target ``t`` in the previous model, to start from.
+
+        ``(None, None)`` unless the call continues; the scale is None unless
+        the previous fit was Huber's (another loss's fit deletes ``scale_``).
+        """
+        if not call.start.continues:
+            return None, None
+        X_t = call.data.X
+        n_targets = call.data.Y.shape[1]
+        previous = to_torch(self.coef_, X_t.device).to(X_t.dtype).reshape(n_targets, -1)
+        offset = to_torch(self.intercept_, X_t.device).to(X_t.dtype)
+        start = (previous[t : t + 1], offset.expand(n_targets)[t : t + 1].clone())
+        scale = (torch.as_tensor(np.atleast_1d(self.scale_)[t : t + 1])
+                 if hasattr(self, "scale_") else None)
+        return start, scale
+
+    def _set_datafit_fits(self, call, fits, coef, intercept):
+        """Fitted attributes and warnings of the targets' fits (``fits`` may stop short)."""
+        data, w_train = call.data, call.w_train
         result = _combine([f.result for f in fits])
         if not self.fit_intercept:
             intercept = torch.zeros_like(intercept)
-        self._set_fitted_values(coef, intercept, data.y_ndim, result, False, space, None)
+        self._set_fitted_values(coef, intercept, data.y_ndim, result, call.start, call.space,
+                                None)
         if fits[0].extra:
             scales = [f.extra["scale"].reshape(-1) for f in fits]
             # Targets a callback's stop left unreached: their null model's
             # scale, the root mean square of y about the intercept.
-            for t in range(len(fits), n_targets):
-                spread = (Y_t[:, t] - intercept[t]) ** 2
+            for t in range(len(fits), data.Y.shape[1]):
+                spread = (data.Y[:, t] - intercept[t]) ** 2
                 scales.append(torch.sqrt(w_train @ spread / w_train.sum()).reshape(-1))
             self._set_extra({"scale": torch.cat(scales)}, data.y_ndim)
         if any(f.scale_vanished for f in fits):
@@ -687,9 +708,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             )
         else:
             # A vanishing scale is why such a fit stops: one warning says so.
-            self._warn_about(result, incremental)
-        tasks.end()
-        return self
+            self._warn_about(result, call.start)
 
     def _set_extra(self, values, y_ndim):
         """Fitted values of a loss's own variables (Huber's ``scale_``)."""
@@ -697,20 +716,20 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             scale = values["scale"].reshape(-1)
             self.scale_ = float(scale[0]) if y_ndim == 1 else to_numpy(scale)
 
-    def _stream_scale(self, precond, resume):
+    def _stream_scale(self, precond, start):
         """Huber's scale to continue a stream from: the fitted one, else y's spread."""
-        if resume and hasattr(self, "scale_"):
+        if start is Start.RESUME and hasattr(self, "scale_"):
             scale = torch.as_tensor(np.atleast_1d(self.scale_))
             return scale.to(dtype=precond.y_scale.dtype, device=precond.y_scale.device)
         return precond.y_scale.clone()
 
-    def _check_same_shape(self, data, incremental):
+    def _check_same_shape(self, data, start):
         """Continuing from ``coef_`` needs the features and targets it was fitted on."""
         coef_shape = self.coef_.shape
         n_targets = 1 if len(coef_shape) == 1 else coef_shape[0]
         how = (
             "partial_fit continues from the current model; call fit to start anew."
-            if incremental
+            if start.incremental
             else "warm_start=True continues from the previous coef_; set "
             "warm_start=False to fit from scratch."
         )
@@ -726,7 +745,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             )
         link = "log" if self.loss in ("poisson", "gamma") else "identity"
         fitted_link = getattr(self, "_fitted_link", "identity")
-        if incremental and link != fitted_link:
+        if start.incremental and link != fitted_link:
             # fit's warm start compares the previous model with the default
             # start; a stream would carry log-scale coefficients into an
             # identity-link model (predictions of 1e66), or the reverse.
@@ -735,13 +754,13 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 f"fitted with the {fitted_link} link (loss changed by set_params): {how}"
             )
 
-    def _split(self, w, incremental, generator):
+    def _split(self, w, start, generator):
         """Weights of the training and validation rows (validation: early stopping)."""
-        if not self.early_stopping or incremental:
+        if not self.early_stopping or start.incremental:
             return w, None, None
         return validation_split(w, self.validation_fraction, generator)
 
-    def _initial_variables(self, objective, continues, incremental):
+    def _initial_variables(self, objective, start):
         """Where training starts: the previous model, or the sketch's least-squares solution.
 
         ``partial_fit`` continues from the previous model. A warm start takes
@@ -751,15 +770,14 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         size is the exact optimum.
         """
         sketched = self._start_variables(objective.precond, None)
-        if not continues:
-            start = sketched
-        else:
-            start = self._start_variables(objective.precond, (self.coef_, self.intercept_))
-            if not incremental and objective_value(objective, sketched) < objective_value(
-                objective, start
-            ):
-                start = sketched
-        return tuple(v.requires_grad_(True) for v in start)
+        if not start.continues:
+            return tuple(v.requires_grad_(True) for v in sketched)
+        previous = self._start_variables(objective.precond, (self.coef_, self.intercept_))
+        if start is Start.WARM and objective_value(objective, sketched) < objective_value(
+            objective, previous
+        ):
+            previous = sketched
+        return tuple(v.requires_grad_(True) for v in previous)
 
     def _start_variables(self, precond, model):
         """``(theta, gamma)`` of ``model`` (``(coef, intercept)``), or the sketch's start for None."""
@@ -785,12 +803,12 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             return None
         return tensors_from_numpy(saved["state"], device)
 
-    def _set_fitted(self, precond, theta, gamma, y_ndim, result, resume, space, stream):
+    def _set_fitted(self, precond, theta, gamma, y_ndim, result, start, space, stream):
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
-        self._set_fitted_values(coef, intercept, y_ndim, result, resume, space, stream)
+        self._set_fitted_values(coef, intercept, y_ndim, result, start, space, stream)
 
-    def _set_fitted_values(self, coef, intercept, y_ndim, result, resume, space, stream):
+    def _set_fitted_values(self, coef, intercept, y_ndim, result, start, space, stream):
         if result.interrupted and result.n_iter == 0:
             raise NothingCompleted
         self._fitted_link = "log" if self.loss in ("poisson", "gamma") else "identity"
@@ -807,7 +825,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         # numpy by default: a model trained on a GPU unpickles anywhere.
         self.coef_ = space.put(coef)
         self.intercept_ = space.put(intercept) if self.fit_intercept else 0.0
-        record_training(self, result, resume)
+        record_training(self, result, start)
         if stream is not None:
             self._stream = {"moments": stream.moments.to_dict(), "basis": stream.basis.to_dict()}
             self._optimizer_state = {
@@ -817,6 +835,24 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         else:
             self._stream = None
             self._optimizer_state = None
+
+
+@dataclass
+class _Call:
+    """What one call of ``fit`` or ``partial_fit`` trains with, settled before training."""
+
+    data: FitInputs
+    start: Start
+    schedule: Schedule
+    penalty: L2
+    datafit: object  # None for squared error
+    w_train: torch.Tensor
+    w_val: object  # Tensor of the validation rows' weights, or None
+    train_rows: object  # Tensor of indices, or None
+    generator: torch.Generator
+    reducer: object
+    space: ArraySpace
+    tasks: FitTasks
 
 
 def _combine(results):

@@ -24,9 +24,12 @@ from datetime import timedelta
 
 import torch
 import torch.distributed as dist
+from sklearn.base import clone
 
-# The reducers live apart from the launcher: the engine imports them, and
-# this module's process management is for users.
+from ._devices import resolve_device
+from ._inputs import fit_inputs
+# The reducers live apart from the launcher: the engine imports them from
+# _reduce and never this module, whose process management is for users.
 from ._reduce import LOCAL, AllReduce, Reducer
 
 
@@ -117,12 +120,6 @@ def _agree_on_inputs(estimator, X, y, sample_weight, reducer):
     until the group's timeout; a shard of another width or dtype would
     silently corrupt the sums.
     """
-    # Imported here: the engine imports this module.
-    from sklearn.base import clone
-
-    from ._devices import resolve_device
-    from ._inputs import fit_inputs
-
     device = resolve_device(estimator.device)
     error, shape = None, [-1.0, -1.0, -1.0]
     try:

@@ -284,3 +284,19 @@ def test_partial_fit_streams_a_memory_mapped_file_without_writing_it(tmp_path, m
     best = LinearRegression().fit(X, y).score(X, y)
     assert reg.score(X, y) > best - 1e-4
     assert (_file_digest(tmp_path / "X.npy"), _file_digest(tmp_path / "y.npy")) == before
+
+
+def test_fitting_never_imports_the_process_launcher():
+    # The engine sums through skorch_lite._reduce; skorch_lite.distributed
+    # (processes, stores, ports) is for users who launch them.
+    code = ("import sys, numpy as np\n"
+            "from skorch_lite import TorchLinearClassifier, TorchLinearRegressor\n"
+            "X = np.arange(8.0).reshape(4, 2)\n"
+            "TorchLinearRegressor(alpha=1.0).fit(X, [0.0, 1.0, 0.0, 2.0])\n"
+            "TorchLinearRegressor(loss='huber').fit(X, [0.0, 1.0, 0.0, 2.0])\n"
+            "TorchLinearClassifier().fit(X, [0, 1, 0, 1])\n"
+            "print('skorch_lite.distributed' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
