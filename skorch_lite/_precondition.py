@@ -358,8 +358,14 @@ def _change_of_variables(AD, B, U, S, V, rank, D, alpha):
     DP = torch.diag(D) if P is None else D[:, None] * P
     Z = torch.cat([ADP, alpha**0.5 * DP])
     B = torch.cat([B, B.new_zeros(Z.shape[0] - B.shape[0], B.shape[1])])
-    U2, S2, W2 = _thin_svd(Z)
-    basis = W2 / S2
+    # Columns of Z scaled to unit norm first (Jacobi scaling of the penalized
+    # Hessian): a column of X of order 1e-20 beside columns of order 1 has a
+    # penalty row sqrt(alpha) D of order 1e20, and the SVD, accurate only
+    # relative to its largest singular value, then lost the data's singular
+    # values of order 1 (fits 50% off in probability, silently).
+    E = 1.0 / _norms(Z).clamp_min(torch.finfo(Z.dtype).tiny)
+    U2, S2, W2 = _thin_svd(Z * E)
+    basis = E[:, None] * W2 / S2
     transform = D[:, None] * (basis if P is None else P @ basis)
     return transform, U2.T @ B
 
