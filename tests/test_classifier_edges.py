@@ -10,13 +10,14 @@ one number for every column.
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose
 from scipy.special import expit, log_softmax, softmax
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from skorch_lite import TorchLinearClassifier
+from skorch_lite import TorchLinearClassifier, _precondition
 
 LOADERS = {"breast_cancer": load_breast_cancer, "iris": load_iris, "wine": load_wine}
 
@@ -161,3 +162,39 @@ def test_float32_fits_reach_the_optimum_to_what_float32_resolves(name, scaled, a
     assert clf.coef_.dtype == np.float32
     error = np.abs(clf.coef_ - reference.coef_).max() / np.abs(reference.coef_).max()
     assert error <= 1e-4
+
+
+def _sparse_onehot(n_samples, n_variables=3, levels=20, n_classes=2, seed=0):
+    rng = np.random.default_rng(seed)
+    codes = np.stack([rng.integers(0, levels, n_samples) + v * levels
+                      for v in range(n_variables)], axis=1)
+    rows = np.repeat(np.arange(n_samples), n_variables)
+    X = sp.csr_matrix((np.ones(codes.size), (rows, codes.ravel())),
+                      shape=(n_samples, n_variables * levels))
+    raw = X @ rng.normal(size=(X.shape[1], n_classes))
+    P = softmax(raw, axis=1)
+    return X, (P.cumsum(1) > rng.random((n_samples, 1))).argmax(1)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_a_sparse_one_hot_fit_decomposes_its_rows_once_per_curvature_change(
+        monkeypatch, n_classes):
+    # 3200 rows, just above the sketch size of 60 columns (3000): one-hot
+    # blocks beside the intercept are dependent, so each refresh sketched
+    # twice (3000 and 6000 rows) and decomposed the penalized rows a third
+    # time; the last rounds, near the optimum, refreshed an unchanged
+    # curvature. It took 6 (2 classes) and 9 (3 classes) tall SVDs.
+    X, y = _sparse_onehot(3200, n_classes=n_classes)
+    shapes = []
+    original = _precondition._thin_svd
+
+    def counted(M):
+        shapes.append(tuple(M.shape))
+        return original(M)
+
+    monkeypatch.setattr(_precondition, "_thin_svd", counted)
+    clf = TorchLinearClassifier().fit(X, y)
+    tall = [shape for shape in shapes if shape[0] >= X.shape[0] // 2]
+    assert len(tall) <= 2, shapes
+    ref = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, y)
+    assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=1e-5)
