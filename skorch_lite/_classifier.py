@@ -24,10 +24,10 @@ from ._base import (
     validation_split,
     warn_about,
 )
-from ._callbacks import FitTasks
+from ._callbacks import FitTasks, classifier_round_snapshot
 from ._data import affine
 from ._devices import fit_threads, resolve_device
-from ._engine import train
+from ._engine import TrainResult, train
 from ._inputs import ArraySpace, check_tensor_X, device_of, fit_inputs, takes_torch_path, \
     to_numpy, to_torch
 from ._logistic import (
@@ -37,8 +37,9 @@ from ._logistic import (
     fit_logistic,
     log_probabilities,
     probabilities,
+    summing_to_zero,
 )
-from ._progress import Progress
+from ._progress import Progress, RoundsProgress
 from ._reduce import LOCAL
 from ._solvers import stochastic_only
 from ._state import tensors_from_numpy, tensors_to_numpy
@@ -473,23 +474,27 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         if continues:
             self._check_continues(data.X.shape[1], class_list, incremental)
         target = encode_targets(data.Y[:, 0].round().long(), n_classes, data.X.dtype)
-        # The callbacks see the whole fit as one task (its rounds re-build the
-        # variables, so there is no per-iteration model to hand them).
+        # One task per iteration, as the regressor's: each round of the fit
+        # hands the hooks its own variables (see classifier_round_snapshot).
         tasks = FitTasks(self, X, y, sample_weight, max_iter=1 if incremental else self.max_iter)
+        space = ArraySpace.of(X)
         with fit_threads(data.X):
             rng = check_random_state(self.random_state)
             generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
             weights, alpha = scaled_weights(w, self.alpha, reducer)
+            watch = dict(tasks=tasks, classes=class_list, space=space)
             if incremental:
                 coef, intercept, result, stream = self._stream_epoch(
-                    data.X, target, weights, data.w, alpha, n_classes, resume, generator)
+                    data.X, target, weights, data.w, alpha, n_classes, resume, generator, watch)
             else:
                 coef, intercept, result = self._fit_all(
-                    data.X, target, weights, alpha, n_classes, continues, generator, reducer)
+                    data.X, target, weights, alpha, n_classes, continues, generator, reducer,
+                    watch)
                 stream = None
-        self._set_fitted(coef, intercept, result, resume, class_list, ArraySpace.of(X), stream)
+        self._set_fitted(coef, intercept, result, resume, class_list, space, stream)
         if (not incremental and self.alpha == 0 and not result.converged
-                and not result.interrupted and self._separates(data.X, target, w)):
+                and not result.interrupted and not result.stopped_by_callback
+                and self._separates(data.X, target, w)):
             warnings.warn(
                 f"{type(self).__name__} stopped at iteration {result.n_iter}: with alpha=0 "
                 "the classes of the training data are separable, so the log loss has no "
@@ -575,9 +580,12 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             return w
         if incremental and self.class_weight == "balanced":
             raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit: a stream's "
-                "class counts are not known in advance. Pass a dict, e.g. from "
-                "sklearn.utils.class_weight.compute_class_weight on a sample."
+                "class_weight='balanced' is not supported by partial_fit (as in "
+                "SGDClassifier): a stream's class counts are not known in advance. "
+                "Estimate them from a large enough sample of the targets, "
+                "weights = compute_class_weight('balanced', classes=classes, y=y_sample) "
+                "(sklearn.utils.class_weight), and pass "
+                "class_weight=dict(zip(classes, weights))."
             )
         codes = torch.as_tensor(np.searchsorted(class_list, labels), device=w.device)
         all_codes, all_w = (codes, w) if reducer is None else (reducer.cat(codes), reducer.cat(w))
@@ -626,30 +634,41 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         intercept = to_torch(self.intercept_, like.device).to(like.dtype)
         return coef, intercept.expand(coef.shape[0]).clone()
 
-    def _fit_all(self, X, target, w, alpha, n_classes, continues, generator, reducer):
+    def _fit_all(self, X, target, w, alpha, n_classes, continues, generator, reducer, watch):
         w_train, w_val, train_rows = w, None, None
         if self.early_stopping:
             w_train, w_val, train_rows = validation_split(w, self.validation_fraction, generator)
+        # The rounds' iterations are reported as one run, as n_iter_ counts them.
+        progress = self._progress(self.max_iter, RoundsProgress)
         options = dict(
             solver=self.solver, learning_rate_init=self.learning_rate_init,
             momentum=self.momentum, batch_size=self.batch_size, max_iter=self.max_iter,
             tol=self.tol, n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle,
-            generator=generator, progress=self._progress(self.max_iter),
+            generator=generator, progress=progress,
         )
+
+        def round_hook(precond, theta, gamma, done):
+            return watch["tasks"].iteration_hook(classifier_round_snapshot(
+                self, precond, theta, gamma, classes=watch["classes"], done=done,
+                space=watch["space"]))
+
         fit = fit_logistic(
             X, target, w_train, n_classes=n_classes, alpha=alpha,
             fit_intercept=self.fit_intercept,
             start=self._previous(X) if continues else None,
             sketch_size=getattr(self, "_sketch_rows", None) or sketch_size(X.shape[1]),
             generator=generator, train_options=options, w_val=w_val, train_rows=train_rows,
-            reducer=reducer,
+            reducer=reducer, round_hook=round_hook,
         )
-        return fit.coef, fit.intercept, fit.result
+        result = fit.result
+        progress.finish(result.n_iter, result.converged, result.interrupted,
+                        result.stalled_above_tol)
+        return fit.coef, fit.intercept, result
 
-    def _progress(self, max_iter):
-        return Progress(self.verbose, max_iter, header=PROGRESS_HEADER, score_name="accuracy")
+    def _progress(self, max_iter, kind=Progress):
+        return kind(self.verbose, max_iter, header=PROGRESS_HEADER, score_name="accuracy")
 
-    def _stream_epoch(self, X, target, w, w_caller, alpha, n_classes, resume, generator):
+    def _stream_epoch(self, X, target, w, w_caller, alpha, n_classes, resume, generator, watch):
         """One epoch of ``partial_fit`` in the stream's running change of variables."""
         width = 1 if n_classes == 2 else n_classes
         zeros = torch.zeros(X.shape[0], width, dtype=X.dtype, device=X.device)
@@ -676,6 +695,10 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             gamma = torch.zeros_like(gamma)
         theta, gamma = theta.requires_grad_(True), gamma.requires_grad_(True)
         objective = LogLossObjective(X, target, w, precond, alpha, n_classes == 2)
+        done = (TrainResult(n_iter=self.n_iter_, loss_curve=list(self.loss_curve_)) if resume
+                else TrainResult())
+        snapshot = classifier_round_snapshot(self, precond, theta, gamma, classes=watch["classes"],
+                                             done=done, space=watch["space"], incremental=True)
         result = train(
             objective, theta, gamma, solver=self.solver,
             learning_rate_init=self.learning_rate_init, momentum=self.momentum,
@@ -683,6 +706,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle,
             generator=generator, progress=self._progress(1),
             optimizer_state=optimizer_state, stop_early=False,
+            callback=watch["tasks"].iteration_hook(snapshot),
         )
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
@@ -696,11 +720,9 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
                 f"The fitted coefficients are not finite in {str(coef.dtype)[6:]}; rescale "
                 "X, raise alpha, or pass float64 data."
             )
-        if coef.shape[0] > 1:
-            # Of the equal softmax models, the one summing to zero over the
-            # classes (see skorch_lite._logistic).
-            coef = coef - coef.mean(0, keepdim=True)
-            intercept = intercept - intercept.mean()
+        # Of the equal softmax models, the one summing to zero over the
+        # classes (see skorch_lite._logistic).
+        coef, intercept = summing_to_zero(coef, intercept)
         self.classes_ = class_list
         self.coef_ = space.put(coef)
         self.intercept_ = space.put(intercept if self.fit_intercept else torch.zeros_like(intercept))

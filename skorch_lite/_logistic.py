@@ -140,6 +140,16 @@ class LogisticFit:
     result: TrainResult
 
 
+def summing_to_zero(coef, intercept):
+    """The softmax model equal to ``(coef, intercept)`` whose rows sum to zero over the classes.
+
+    A binary model (one row) is returned as it is.
+    """
+    if coef.shape[0] == 1:
+        return coef, intercept
+    return coef - coef.mean(0, keepdim=True), intercept - intercept.mean()
+
+
 def encode_targets(codes, n_classes, dtype):
     """The target of :func:`row_losses` from class indices (a long tensor)."""
     if n_classes == 2:
@@ -173,7 +183,8 @@ def objective_at(X, target, w, alpha, coef, intercept, binary, reducer=LOCAL):
 
 
 def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch_size,
-                 generator, train_options, w_val=None, train_rows=None, reducer=None):
+                 generator, train_options, w_val=None, train_rows=None, reducer=None,
+                 round_hook=None):
     """Minimize the penalized log loss (see the module's docstring).
 
     Parameters
@@ -189,6 +200,12 @@ def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch
     train_options : dict
         Keyword arguments of :func:`._engine.train`; ``max_iter`` is the
         total over rounds.
+    round_hook : callable or None
+        ``round_hook(precond, theta, gamma, done)`` gives each round's
+        per-iteration callback for :func:`._engine.train` (None for none),
+        given the round's variables, which train updates in place, and
+        ``done``, the :class:`._engine.TrainResult` of the earlier rounds
+        (as :func:`._newton.fit_loss`'s).
 
     Returns
     -------
@@ -234,6 +251,8 @@ def fit_logistic(X, target, w, *, n_classes, alpha, fit_intercept, start, sketch
         objective.diverged_above = math.inf
         round_options = dict(train_options,
                              max_iter=min(budget, ROUND_ITERATIONS) if lbfgs else budget)
+        if round_hook is not None:
+            round_options["callback"] = round_hook(precond, theta, gamma, total)
         result = train(objective, theta, gamma, train_rows=train_rows, **round_options)
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)

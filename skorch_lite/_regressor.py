@@ -40,7 +40,7 @@ from ._inputs import (
 from ._losses import LOSSES, make_datafit
 from ._newton import DatafitObjective, fit_loss, fraction_explained, stream_preconditioner
 from ._precondition import fit_preconditioner
-from ._progress import Progress
+from ._progress import Progress, RoundsProgress
 from ._reduce import LOCAL
 from ._solvers import stochastic_only
 from ._state import tensors_from_numpy, tensors_to_numpy
@@ -625,7 +625,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             solver=self.solver, learning_rate_init=self.learning_rate_init,
             momentum=self.momentum, batch_size=self.batch_size, max_iter=self.max_iter,
             tol=self.tol, n_iter_no_change=self.n_iter_no_change, shuffle=self.shuffle,
-            generator=generator, progress=Progress(self.verbose, self.max_iter),
+            generator=generator,
         )
         # Targets not reached (yet, in a hook's view, or because a callback
         # asked to stop) hold the null model: the intercept alone.
@@ -651,13 +651,17 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                     self, precond, theta, gamma, models=(coef, intercept), target=t,
                     done=before, y_ndim=data.y_ndim, space=space))
 
+            # Each target's rounds are reported as one run of iterations.
+            progress = RoundsProgress(self.verbose, self.max_iter)
             fit = fit_loss(
                 X_t, Y_t[:, t : t + 1], w_train, datafit=datafit, alpha=alpha,
                 fit_intercept=self.fit_intercept, start=start, sketch_size=sketch_rows,
-                generator=generator, train_options=options, w_val=w_val,
+                generator=generator, train_options=dict(options, progress=progress), w_val=w_val,
                 train_rows=train_rows, reducer=reducer, round_hook=round_hook,
                 start_scale=start_scale,
             )
+            progress.finish(fit.result.n_iter, fit.result.converged, fit.result.interrupted,
+                            fit.result.stalled_above_tol)
             fits.append(fit)
             coef[t], intercept[t] = fit.coef[0], fit.intercept[0]
             done.n_iter += fit.result.n_iter

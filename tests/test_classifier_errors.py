@@ -73,9 +73,19 @@ def test_partial_fit_needs_classes_first_and_the_same_classes_later():
 
 
 def test_partial_fit_rejects_balanced_class_weight():
+    # As SGDClassifier: a ValueError that says how to weight the classes instead.
     clf = TorchLinearClassifier(solver="sgd", class_weight="balanced", random_state=0)
     with pytest.raises(ValueError, match="'balanced' is not supported by partial_fit"):
         clf.partial_fit(X, Y, classes=[0, 1, 2])
+    assert not hasattr(clf, "coef_")
+    # Set on a stream already under way: the model stays as it was.
+    clf = TorchLinearClassifier(solver="sgd", random_state=0).partial_fit(X, Y, classes=[0, 1, 2])
+    before = pickle.dumps(clf)
+    clf.set_params(class_weight="balanced")
+    with pytest.raises(ValueError, match=r"compute_class_weight\('balanced'"):
+        clf.partial_fit(X, Y)
+    clf.set_params(class_weight=None)
+    _assert_unchanged(clf, before)
 
 
 def test_partial_fit_is_absent_for_lbfgs():
