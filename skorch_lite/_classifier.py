@@ -84,7 +84,9 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         L2 penalty on ``coef_``; ``C = 1 / (2 * alpha)`` of
         :class:`~sklearn.linear_model.LogisticRegression`. With ``alpha=0``
         data whose classes are separable have no finite optimum: the fit
-        then stops at ``max_iter`` with a ConvergenceWarning.
+        then ends with a ConvergenceWarning that says so, whatever the
+        solver (and so does a fit that does not converge with a tiny
+        ``alpha`` on separable classes).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplying ``sample_weight``: a dict
         ``{label: weight}``, or ``"balanced"``, ``n_samples / (n_classes *
@@ -492,28 +494,62 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
                     watch)
                 stream = None
         self._set_fitted(coef, intercept, result, resume, class_list, space, stream)
-        if (not incremental and self.alpha == 0 and not result.converged
-                and not result.interrupted and not result.stopped_by_callback
-                and self._separates(data.X, target, w)):
-            warnings.warn(
-                f"{type(self).__name__} stopped at iteration {result.n_iter}: with alpha=0 "
-                "the classes of the training data are separable, so the log loss has no "
-                "minimum (it decreases towards 0 as the coefficients grow without bound). "
-                "The coefficients are finite but depend on max_iter; set alpha > 0.",
-                ConvergenceWarning,
-            )
-        else:
+        if not self._warn_if_separable(result, incremental, data.X, target, w, reducer):
             warn_about(self, result, incremental)
         tasks.end()
         return self
 
-    def _separates(self, X, target, w):
-        """Whether the fitted model classifies every row of positive weight correctly."""
+    def _warn_if_separable(self, result, incremental, X, target, w, reducer):
+        """Warn, whatever the solver, when separable classes explain the fit; True if it did.
+
+        With ``alpha=0`` separable classes have no optimum, whether or not
+        training reported convergence (Adam's steps carried the coefficients
+        to 1e5, where the gradient is below its rounding, and it reported
+        converged while L-BFGS and SGD warned); with a tiny ``alpha`` the
+        optimum lies at large coefficients where the loss is flat, and a fit
+        that did not converge says why. Only a fit that ran its course is
+        judged: not ``partial_fit`` (one chunk of a stream), early stopping
+        (the validation rows decide), an interrupt or a callback's stop.
+        """
+        if (incremental or self.early_stopping or result.interrupted
+                or result.stopped_by_callback or (self.alpha > 0 and result.converged)):
+            return False
+        if not self._separates(X, target, w, reducer):
+            return False
+        name = type(self).__name__
+        if self.alpha == 0:
+            message = (
+                f"{name} stopped at iteration {result.n_iter}: with alpha=0 the classes of "
+                "the training data are separable, so the log loss has no minimum (it "
+                "decreases towards 0 as the coefficients grow without bound). The "
+                "coefficients are finite but depend on where training stopped (solver, "
+                "max_iter, tol); set alpha > 0."
+            )
+        else:
+            message = (
+                f"{name} stopped at iteration {result.n_iter} before converging "
+                f"(tol={self.tol}): the classes of the training data are separable, so "
+                f"with alpha={self.alpha} the optimum lies at large coefficients, where the "
+                "log loss is nearly flat. Raise alpha (or max_iter)."
+            )
+        warnings.warn(message, ConvergenceWarning)
+        return True
+
+    def _separates(self, X, target, w, reducer=None):
+        """Whether the fitted model puts every row of positive weight strictly on its side."""
         with torch.no_grad():
             coef = torch.as_tensor(to_numpy(self.coef_)).to(X.device, X.dtype)
             intercept = torch.as_tensor(to_numpy(self.intercept_)).to(X.device, X.dtype)
             raw = affine(X, coef.T, intercept)
-            return bool(accuracy(raw, target, (w > 0).to(X.dtype), coef.shape[0] == 1) == 1)
+            if coef.shape[0] == 1:
+                margin = torch.where(target > 0.5, raw[:, 0], -raw[:, 0])
+            else:
+                true = raw.gather(1, target[:, None])[:, 0]
+                others = raw.scatter(1, target[:, None], -torch.inf).amax(1)
+                margin = true - others
+            wrong = ((margin <= 0) & (w > 0)).sum().to(X.dtype).reshape(1)
+            # Every process's rows: each takes the same decision.
+            return float((reducer or LOCAL).sum(wrong)) == 0
 
     def _shard_targets(self, y):
         """Class indices of one shard's checked labels (for distributed.fit's checks)."""
