@@ -528,9 +528,10 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         else:
             message = (
                 f"{name} stopped at iteration {result.n_iter} before converging "
-                f"(tol={self.tol}): the classes of the training data are separable, so "
-                f"with alpha={self.alpha} the optimum lies at large coefficients, where the "
-                "log loss is nearly flat. Raise alpha (or max_iter)."
+                f"(tol={self.tol}): the classes of the training data are separable and "
+                f"alpha={self.alpha} is small for X's scale (the penalty is on coef_, in "
+                "X's units), so the optimum lies at large coefficients, where the log loss "
+                "is nearly flat. Raise alpha, standardize X, or raise max_iter."
             )
         warnings.warn(message, ConvergenceWarning)
         return True

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose
 from scipy.special import expit, log_softmax, softmax
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -198,3 +199,15 @@ def test_a_sparse_one_hot_fit_decomposes_its_rows_once_per_curvature_change(
     assert len(tall) <= 2, shapes
     ref = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, y)
     assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=1e-5)
+
+
+def test_separable_classes_scaled_up_warn_that_alpha_is_small_for_xs_scale():
+    # wine times 1e100: alpha=0.5 is 1e-200 in the units of standardized
+    # columns, and the classes are separable: the optimum lies at large
+    # coefficients where the loss is flat. The warning blamed bad scaling
+    # ("the data may be too badly scaled for the preconditioner").
+    X, y = load_wine(return_X_y=True)
+    clf = TorchLinearClassifier()
+    with pytest.warns(ConvergenceWarning, match="separable and alpha=0.5 is small for X's scale"):
+        clf.fit(X * 1e100, y)
+    assert clf.score(X * 1e100, y) == 1.0
