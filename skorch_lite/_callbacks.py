@@ -15,6 +15,7 @@ import torch
 from sklearn.callback import ProgressBar
 
 from ._base import Start
+from ._logistic import summing_to_zero
 
 
 class FitTasks:
@@ -273,6 +274,68 @@ def linear_model_snapshot(estimator, precond, theta, gamma, *, y_ndim, space, st
                 "intercept_": space.put(intercept) if estimator.fit_intercept else 0.0,
                 "n_iter_": n_iter_before + n_iter,
                 "loss_curve_": curve_before + curve,
+                "validation_scores_": scores if validating else None,
+                "best_validation_score_": max(scores) if validating and scores else None,
+            }
+
+        return attributes
+
+    return snapshot
+
+
+def classifier_round_snapshot(estimator, precond, theta, gamma, *, classes, done, space,
+                              incremental=False):
+    """Capture the model of one round of a classifier's fit, for hooks.
+
+    The classifier trains in rounds, each in its own change of variables
+    (:func:`._logistic.fit_logistic`; one round for ``partial_fit``); the
+    snapshot's counts continue those of ``done``.
+
+    Parameters
+    ----------
+    estimator : TorchLinearClassifier
+    precond : MixedPreconditioner or Preconditioner
+        The round's change of variables.
+    theta, gamma : Tensor
+        The round's variables, which the engine updates in place.
+    classes : ndarray
+        The classes of this fit (``classes_`` is not set before it ends).
+    done : TrainResult
+        Iterations, objective values and validation scores before this
+        round: the fit's earlier rounds, or the earlier calls of
+        ``partial_fit``.
+    space : ArraySpace
+    incremental : bool
+        ``partial_fit`` (no validation scores).
+
+    Returns
+    -------
+    snapshot : callable
+        As :func:`linear_model_snapshot`'s, with ``classes_`` besides; the
+        softmax model is the one whose rows sum to zero over the classes,
+        as the fitted one.
+    """
+    validating = estimator.early_stopping and not incremental
+    n_iter_before, curve_before = done.n_iter, list(done.loss_curve)
+    scores_before = list(done.validation_scores)
+
+    def snapshot(result):
+        values = theta.detach().clone(), gamma.detach().clone()
+        n_iter = n_iter_before + (0 if result is None else result.n_iter)
+        curve = curve_before + ([] if result is None else list(result.loss_curve))
+        scores = scores_before + ([] if result is None else list(result.validation_scores))
+
+        def attributes():
+            with torch.no_grad():
+                coef, intercept = summing_to_zero(*precond.coefficients(*values))
+            if not estimator.fit_intercept:
+                intercept = torch.zeros_like(intercept)
+            return {
+                "classes_": classes,
+                "coef_": space.put(coef),
+                "intercept_": space.put(intercept),
+                "n_iter_": n_iter,
+                "loss_curve_": curve,
                 "validation_scores_": scores if validating else None,
                 "best_validation_score_": max(scores) if validating and scores else None,
             }

@@ -27,22 +27,22 @@ from ._base import (
     validation_split,
     warn_about,
 )
-from ._callbacks import FitTasks
+from ._callbacks import FitTasks, classifier_round_snapshot
 from ._data import affine
 from ._devices import fit_threads, resolve_device
-from ._engine import train
+from ._engine import TrainResult, train
 from ._inputs import ArraySpace, check_tensor_X, device_of, fit_inputs, takes_torch_path, \
     to_numpy, to_torch
 from ._logistic import (
     LogLossObjective,
-    accuracy,
     encode_targets,
     fit_logistic,
     log_probabilities,
     probabilities,
+    summing_to_zero,
 )
 from ._penalty import L2
-from ._progress import Progress
+from ._progress import Progress, RoundsProgress
 from ._reduce import LOCAL
 from ._solvers import stochastic_only
 from ._state import tensors_from_numpy, tensors_to_numpy
@@ -87,7 +87,9 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         L2 penalty on ``coef_``; ``C = 1 / (2 * alpha)`` of
         :class:`~sklearn.linear_model.LogisticRegression`. With ``alpha=0``
         data whose classes are separable have no finite optimum: the fit
-        then stops at ``max_iter`` with a ConvergenceWarning.
+        then ends with a ConvergenceWarning that says so, whatever the
+        solver (and so does a fit that does not converge with a tiny
+        ``alpha`` on separable classes).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplying ``sample_weight``: a dict
         ``{label: weight}``, or ``"balanced"``, ``n_samples / (n_classes *
@@ -476,45 +478,83 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             self._check_continues(data.X.shape[1], class_list, start)
         target = encode_targets(data.Y[:, 0].round().long(), n_classes, data.X.dtype)
         schedule = training_schedule(self, start)
-        # The callbacks see the whole fit as one task (its rounds re-build the
-        # variables, so there is no per-iteration model to hand them).
+        # One task per iteration, as the regressor's: each round of the fit
+        # hands the hooks its own variables (see classifier_round_snapshot).
         tasks = FitTasks(self, X, y, sample_weight, max_iter=schedule.max_iter)
+        space = ArraySpace.of(X)
         with fit_threads(data.X):
             rng = check_random_state(self.random_state)
             generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
             weights, alpha = scaled_weights(w, self.alpha, reducer)
             penalty = L2(alpha)
+            watch = dict(tasks=tasks, classes=class_list, space=space)
             if start.incremental:
                 coef, intercept, result, stream = self._stream_epoch(
                     data.X, target, weights, data.w, penalty, n_classes, start, schedule,
-                    generator)
+                    generator, watch)
             else:
                 coef, intercept, result = self._fit_all(
                     data.X, target, weights, penalty, n_classes, start, schedule, generator,
-                    reducer)
+                    reducer, watch)
                 stream = None
-        self._set_fitted(coef, intercept, result, start, class_list, ArraySpace.of(X), stream)
-        if (not start.incremental and self.alpha == 0 and not result.converged
-                and not result.interrupted and self._separates(data.X, target, w)):
-            warnings.warn(
-                f"{type(self).__name__} stopped at iteration {result.n_iter}: with alpha=0 "
-                "the classes of the training data are separable, so the log loss has no "
-                "minimum (it decreases towards 0 as the coefficients grow without bound). "
-                "The coefficients are finite but depend on max_iter; set alpha > 0.",
-                ConvergenceWarning,
-            )
-        else:
+        self._set_fitted(coef, intercept, result, start, class_list, space, stream)
+        if not self._warn_if_separable(result, start.incremental, data.X, target, w, reducer):
             warn_about(self, result, start)
         tasks.end()
         return self
 
-    def _separates(self, X, target, w):
-        """Whether the fitted model classifies every row of positive weight correctly."""
+    def _warn_if_separable(self, result, incremental, X, target, w, reducer):
+        """Warn, whatever the solver, when separable classes explain the fit; True if it did.
+
+        With ``alpha=0`` separable classes have no optimum, whether or not
+        training reported convergence (Adam's steps carried the coefficients
+        to 1e5, where the gradient is below its rounding, and it reported
+        converged while L-BFGS and SGD warned); with a tiny ``alpha`` the
+        optimum lies at large coefficients where the loss is flat, and a fit
+        that did not converge says why. Only a fit that ran its course is
+        judged: not ``partial_fit`` (one chunk of a stream), early stopping
+        (the validation rows decide), an interrupt or a callback's stop.
+        """
+        if (incremental or self.early_stopping or result.interrupted
+                or result.stopped_by_callback or (self.alpha > 0 and result.converged)):
+            return False
+        if not self._separates(X, target, w, reducer):
+            return False
+        name = type(self).__name__
+        if self.alpha == 0:
+            message = (
+                f"{name} stopped at iteration {result.n_iter}: with alpha=0 the classes of "
+                "the training data are separable, so the log loss has no minimum (it "
+                "decreases towards 0 as the coefficients grow without bound). The "
+                "coefficients are finite but depend on where training stopped (solver, "
+                "max_iter, tol); set alpha > 0."
+            )
+        else:
+            message = (
+                f"{name} stopped at iteration {result.n_iter} before converging "
+                f"(tol={self.tol}): the classes of the training data are separable and "
+                f"alpha={self.alpha} is small for X's scale (the penalty is on coef_, in "
+                "X's units), so the optimum lies at large coefficients, where the log loss "
+                "is nearly flat. Raise alpha, standardize X, or raise max_iter."
+            )
+        warnings.warn(message, ConvergenceWarning)
+        return True
+
+    def _separates(self, X, target, w, reducer=None):
+        """Whether the fitted model puts every row of positive weight strictly on its side."""
         with torch.no_grad():
             coef = torch.as_tensor(to_numpy(self.coef_)).to(X.device, X.dtype)
             intercept = torch.as_tensor(to_numpy(self.intercept_)).to(X.device, X.dtype)
             raw = affine(X, coef.T, intercept)
-            return bool(accuracy(raw, target, (w > 0).to(X.dtype), coef.shape[0] == 1) == 1)
+            if coef.shape[0] == 1:
+                margin = torch.where(target > 0.5, raw[:, 0], -raw[:, 0])
+            else:
+                true = raw.gather(1, target[:, None])[:, 0]
+                others = raw.scatter(1, target[:, None], -torch.inf).amax(1)
+                margin = true - others
+            wrong = ((margin <= 0) & (w > 0)).sum().to(X.dtype).reshape(1)
+            # Every process's rows: each takes the same decision.
+            return float((reducer or LOCAL).sum(wrong)) == 0
 
     def _shard_targets(self, y):
         """Class indices of one shard's checked labels (for distributed.fit's checks)."""
@@ -583,9 +623,12 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             return w
         if incremental and self.class_weight == "balanced":
             raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit: a stream's "
-                "class counts are not known in advance. Pass a dict, e.g. from "
-                "sklearn.utils.class_weight.compute_class_weight on a sample."
+                "class_weight='balanced' is not supported by partial_fit (as in "
+                "SGDClassifier): a stream's class counts are not known in advance. "
+                "Estimate them from a large enough sample of the targets, "
+                "weights = compute_class_weight('balanced', classes=classes, y=y_sample) "
+                "(sklearn.utils.class_weight), and pass "
+                "class_weight=dict(zip(classes, weights))."
             )
         codes = torch.as_tensor(np.searchsorted(class_list, labels), device=w.device)
         all_codes, all_w = (codes, w) if reducer is None else (reducer.cat(codes), reducer.cat(w))
@@ -634,26 +677,37 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         intercept = to_torch(self.intercept_, like.device).to(like.dtype)
         return coef, intercept.expand(coef.shape[0]).clone()
 
-    def _fit_all(self, X, target, w, penalty, n_classes, start, schedule, generator, reducer):
+    def _fit_all(self, X, target, w, penalty, n_classes, start, schedule, generator, reducer,
+                 watch):
         w_train, w_val, train_rows = w, None, None
         if self.early_stopping:
             w_train, w_val, train_rows = validation_split(w, self.validation_fraction, generator)
+        # The rounds' iterations are reported as one run, as n_iter_ counts them.
+        progress = self._progress(schedule.max_iter, RoundsProgress)
+
+        def round_hook(precond, theta, gamma, done):
+            return watch["tasks"].iteration_hook(classifier_round_snapshot(
+                self, precond, theta, gamma, classes=watch["classes"], done=done,
+                space=watch["space"]))
+
         fit = fit_logistic(
             X, target, w_train, n_classes=n_classes, penalty=penalty,
             fit_intercept=self.fit_intercept,
             start=self._previous(X) if start.continues else None,
             sketch_size=getattr(self, "_sketch_rows", None) or sketch_size(X.shape[1]),
-            generator=generator, schedule=schedule,
-            progress=self._progress(schedule.max_iter), w_val=w_val, train_rows=train_rows,
-            reducer=reducer,
+            generator=generator, schedule=schedule, progress=progress, w_val=w_val,
+            train_rows=train_rows, reducer=reducer, round_hook=round_hook,
         )
-        return fit.coef, fit.intercept, fit.result
+        result = fit.result
+        progress.finish(result.n_iter, result.converged, result.interrupted,
+                        result.stalled_above_tol)
+        return fit.coef, fit.intercept, result
 
-    def _progress(self, max_iter):
-        return Progress(self.verbose, max_iter, header=PROGRESS_HEADER, score_name="accuracy")
+    def _progress(self, max_iter, kind=Progress):
+        return kind(self.verbose, max_iter, header=PROGRESS_HEADER, score_name="accuracy")
 
     def _stream_epoch(self, X, target, w, w_caller, penalty, n_classes, start, schedule,
-                      generator):
+                      generator, watch):
         """One epoch of ``partial_fit`` in the stream's running change of variables."""
         resume = start is Start.RESUME
         width = 1 if n_classes == 2 else n_classes
@@ -681,9 +735,14 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             gamma = torch.zeros_like(gamma)
         theta, gamma = theta.requires_grad_(True), gamma.requires_grad_(True)
         objective = LogLossObjective(X, target, w, precond, penalty, n_classes == 2)
+        done = (TrainResult(n_iter=self.n_iter_, loss_curve=list(self.loss_curve_)) if resume
+                else TrainResult())
+        snapshot = classifier_round_snapshot(self, precond, theta, gamma, classes=watch["classes"],
+                                             done=done, space=watch["space"], incremental=True)
         result = train(objective, theta, gamma, schedule, generator=generator,
                        progress=self._progress(schedule.max_iter),
-                       optimizer_state=optimizer_state, stop_early=False)
+                       optimizer_state=optimizer_state, stop_early=False,
+                       callback=watch["tasks"].iteration_hook(snapshot))
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
         return coef, intercept, result, stream
@@ -696,11 +755,9 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
                 f"The fitted coefficients are not finite in {str(coef.dtype)[6:]}; rescale "
                 "X, raise alpha, or pass float64 data."
             )
-        if coef.shape[0] > 1:
-            # Of the equal softmax models, the one summing to zero over the
-            # classes (see skorch_lite._logistic).
-            coef = coef - coef.mean(0, keepdim=True)
-            intercept = intercept - intercept.mean()
+        # Of the equal softmax models, the one summing to zero over the
+        # classes (see skorch_lite._logistic).
+        coef, intercept = summing_to_zero(coef, intercept)
         self.classes_ = class_list
         self.coef_ = space.put(coef)
         self.intercept_ = space.put(intercept if self.fit_intercept else torch.zeros_like(intercept))

@@ -79,3 +79,42 @@ class Progress:
             # The engine stops short of max_iter otherwise only on request.
             status = "stopped by a callback"
         self._print(f"Training {status} after {n_iter} iterations in {elapsed:.3g} s.")
+
+
+class RoundsProgress(Progress):
+    """Progress of a fit that trains in rounds, reported as one run of iterations.
+
+    The classifier, and the regressor's losses other than squared error,
+    call :func:`._engine.train` once per round (per target), and train
+    numbers its iterations from 1 and closes its report each time: verbose
+    output restarted its count and printed a summary per round ("stopped by
+    a callback" after the 20 iterations of a round). This numbers the
+    iterations across rounds, as ``n_iter_`` counts them, and prints the
+    summary once, at :meth:`finish`.
+
+    Examples
+    --------
+    >>> from skorch_lite._progress import RoundsProgress
+    >>> progress = RoundsProgress(verbose=1, max_iter=10, header="Loss:")
+    >>> progress.update(1, 0.5)
+    Loss:
+    Iteration  1  loss 0.500000
+    >>> progress.close(1, converged=False)
+    >>> progress.update(1, 0.25)
+    Iteration  2  loss 0.250000
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._done = 0
+
+    def update(self, iteration, loss, validation_score=None):
+        super().update(self._done + iteration, loss, validation_score)
+
+    def close(self, n_iter, converged, interrupted=False, stalled=False):
+        # One round ended: its iterations count on; the fit's summary waits.
+        self._done += n_iter
+
+    def finish(self, n_iter, converged, interrupted=False, stalled=False):
+        """Print the fit's summary (``n_iter`` over every round)."""
+        super().close(n_iter, converged, interrupted, stalled)

@@ -18,7 +18,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import (
     TRAINING_CONSTRAINTS,
     record_training,
-    FitInterruptedWarning,
     NothingCompleted,
     Start,
     atomic_fit,
@@ -46,7 +45,7 @@ from ._losses import LOSSES, make_datafit
 from ._newton import DatafitObjective, fit_loss, fraction_explained, stream_preconditioner
 from ._penalty import L2
 from ._precondition import fit_preconditioner
-from ._progress import Progress
+from ._progress import Progress, RoundsProgress
 from ._reduce import LOCAL
 from ._solvers import stochastic_only
 from ._state import tensors_from_numpy, tensors_to_numpy
@@ -629,7 +628,6 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
         n_targets = Y_t.shape[1]
         sketch_rows = getattr(self, "_sketch_rows", None) or sketch_size(X_t.shape[1])
-        progress = Progress(self.verbose, call.schedule.max_iter)
         # Targets not reached (yet, in a hook's view, or because a callback
         # asked to stop) hold the null model: the intercept alone.
         coef = torch.zeros(n_targets, X_t.shape[1], dtype=X_t.dtype, device=X_t.device)
@@ -647,6 +645,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                     self, precond, theta, gamma, models=(coef, intercept), target=t,
                     done=before, y_ndim=data.y_ndim, space=call.space))
 
+            # Each target's rounds are reported as one run of iterations.
+            progress = RoundsProgress(self.verbose, self.max_iter)
             fit = fit_loss(
                 X_t, Y_t[:, t : t + 1], w_train, datafit=datafit, penalty=call.penalty,
                 fit_intercept=self.fit_intercept, start=start, sketch_size=sketch_rows,
@@ -654,6 +654,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 w_val=call.w_val, train_rows=call.train_rows, reducer=call.reducer,
                 round_hook=round_hook, start_scale=start_scale,
             )
+            progress.finish(fit.result.n_iter, fit.result.converged, fit.result.interrupted,
+                            fit.result.stalled_above_tol)
             fits.append(fit)
             coef[t], intercept[t] = fit.coef[0], fit.intercept[0]
             done.n_iter += fit.result.n_iter

@@ -212,3 +212,16 @@ def test_targets_fitted_in_turn_are_one_sequence_of_tasks_and_a_stop_ends_them_a
     assert np.all(stopped.coef_[1] == 0) and np.isfinite(stopped.coef_).all()
     null = np.log(Y[:, 1].mean()) if loss == "poisson" else Y[:, 1].mean()
     assert stopped.intercept_[1] == pytest.approx(null, rel=1e-9)
+
+
+def test_verbose_one_numbers_the_iterations_of_a_losss_rounds_as_one_run(diabetes, capsys):
+    # Losses other than squared error train in rounds; verbose output
+    # restarted its count and printed a summary after every round.
+    X, y = diabetes
+    reg = fit_quietly(TorchLinearRegressor(loss="poisson", verbose=1), X, y)
+    lines = capsys.readouterr().out.splitlines()
+    iterations = [line for line in lines if line.startswith("Iteration ")]
+    assert [int(line.split()[1]) for line in iterations] == list(range(1, reg.n_iter_ + 1))
+    summaries = [line for line in lines if line.startswith("Training ")]
+    assert summaries == [summaries[0]] and summaries[0].startswith(
+        f"Training converged after {reg.n_iter_} iterations")

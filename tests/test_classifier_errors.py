@@ -73,9 +73,19 @@ def test_partial_fit_needs_classes_first_and_the_same_classes_later():
 
 
 def test_partial_fit_rejects_balanced_class_weight():
+    # As SGDClassifier: a ValueError that says how to weight the classes instead.
     clf = TorchLinearClassifier(solver="sgd", class_weight="balanced", random_state=0)
     with pytest.raises(ValueError, match="'balanced' is not supported by partial_fit"):
         clf.partial_fit(X, Y, classes=[0, 1, 2])
+    assert not hasattr(clf, "coef_")
+    # Set on a stream already under way: the model stays as it was.
+    clf = TorchLinearClassifier(solver="sgd", random_state=0).partial_fit(X, Y, classes=[0, 1, 2])
+    before = pickle.dumps(clf)
+    clf.set_params(class_weight="balanced")
+    with pytest.raises(ValueError, match=r"compute_class_weight\('balanced'"):
+        clf.partial_fit(X, Y)
+    clf.set_params(class_weight=None)
+    _assert_unchanged(clf, before)
 
 
 def test_partial_fit_is_absent_for_lbfgs():
@@ -130,4 +140,35 @@ def test_separable_data_with_tiny_alpha_does_not_diverge_with_stochastic_solvers
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = TorchLinearClassifier(solver=solver, alpha=1e-12, random_state=0).fit(X, y)
+    assert np.isfinite(clf.coef_).all() and clf.score(X, y) == 1.0
+
+
+SOLVERS = {
+    "lbfgs": dict(solver="lbfgs"),
+    "adam": dict(solver="adam"),
+    "adam mini-batches": dict(solver="adam", batch_size=64),
+    "sgd": dict(solver="sgd"),
+    "sgd mini-batches": dict(solver="sgd", batch_size=64),
+}
+
+
+def _separable(n_classes):
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(500, 5))
+    y = np.argmax(X[:, :n_classes], 1) if n_classes > 2 else (X[:, 0] + 0.3 * X[:, 1] > 0)
+    return X, y.astype(int)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("alpha", [0.0, 1e-14])
+@pytest.mark.parametrize("solver", SOLVERS, ids=list(SOLVERS))
+def test_separable_classes_with_no_or_a_tiny_penalty_warn_alike_for_every_solver(
+        solver, alpha, n_classes):
+    # Adam, full batch, reported alpha=0 fits converged (its steps carried
+    # the coefficients to 1e5) where L-BFGS and SGD warned; with alpha=1e-14
+    # the warnings spoke of max_iter or mini-batch noise, not of the cause.
+    X, y = _separable(n_classes)
+    clf = TorchLinearClassifier(alpha=alpha, random_state=0, **SOLVERS[solver])
+    with pytest.warns(ConvergenceWarning, match="classes of the training data are separable"):
+        clf.fit(X, y)
     assert np.isfinite(clf.coef_).all() and clf.score(X, y) == 1.0

@@ -70,6 +70,26 @@ def test_ill_conditioned_polynomial_pipeline_reaches_the_exact_optimum():
     np.testing.assert_allclose(pipe.predict(X[:, :4]), expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("exponent", [-150, -20, 20, 150])
+def test_ridge_with_one_column_of_extreme_scale_reaches_the_rescaled_optimum(exponent):
+    # Column 2 times 10**exponent: its penalty, in the units of the others,
+    # is alpha * 10**(-2 exponent). Tiny, the column is all but dropped;
+    # huge, it is all but unpenalized. The SVD of the penalized problem lost
+    # the other columns' directions when the penalty row was 1e20 (coef_
+    # 0.6 off, silently).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)) * [1, 3, 0.5, 2, 1] + [0, 5, -1, 0, 2]
+    y = X @ [1.0, -0.5, 2.0, 0.3, -1.0] + rng.normal(size=300)
+    scale = np.ones(5)
+    scale[2] = 10.0**exponent
+    Xc, yc = X - X.mean(0), y - y.mean()
+    penalty = np.ones(5)
+    penalty[2] = 0.0 if exponent > 0 else 1e300
+    expected = np.linalg.solve(Xc.T @ Xc + np.diag(penalty), Xc.T @ yc)
+    reg = TorchLinearRegressor(alpha=1.0).fit(X * scale, y)
+    np.testing.assert_allclose(reg.coef_ * scale, expected, rtol=1e-7, atol=1e-12)
+
+
 def test_large_data_uses_a_sampled_sketch_and_still_reaches_the_optimum():
     rng = np.random.default_rng(0)
     n, p = 20_000, 30
