@@ -299,13 +299,18 @@ def _first_model(X, Y, w, datafit, penalty, start, start_scale, precond_options)
     reducer = precond_options["reducer"]
     coef, intercept = _default_start(X, Y, w, datafit, penalty.alpha, precond_options)
     if datafit.name == "callable":
-        # A callable may not be a least-squares-like loss (torch's Poisson
-        # NLL of log-rates: the least-squares start put exp() at 1e37 and
-        # Adam never moved); the zero model is the other candidate.
-        zero = (torch.zeros_like(coef), torch.zeros_like(intercept))
-        if _start_objective(X, Y, w, datafit, penalty, *zero, reducer) < (
-                _start_objective(X, Y, w, datafit, penalty, coef, intercept, reducer)):
-            coef, intercept = zero
+        # A callable may not be a least-squares-like loss: the start is the
+        # lowest of least squares, the intercept-only model and zero (torch's
+        # Poisson NLL of log rates: least squares put exp() at 1e37 and Adam
+        # never moved; log-cosh with a large alpha: least squares paid the
+        # penalty of squared error's coefficients).
+        zeros = torch.zeros_like(coef)
+        null = datafit.null_raw(Y, w, reducer).to(intercept)
+        candidates = [(coef, intercept), (zeros, null), (zeros, torch.zeros_like(intercept))]
+        if not precond_options["fit_intercept"]:
+            candidates.pop(1)
+        coef, intercept = min(candidates, key=lambda model: _start_objective(
+            X, Y, w, datafit, penalty, *model, reducer))
     if start is not None and _start_objective(X, Y, w, datafit, penalty, *start, reducer) <= (
             _start_objective(X, Y, w, datafit, penalty, coef, intercept, reducer)):
         coef, intercept = start
