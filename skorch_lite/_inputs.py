@@ -208,6 +208,11 @@ def fit_inputs(estimator, X, y, sample_weight, *, reset, resolve_device):
     ``resolve_device(data_device)`` picks the training device, given where a
     tensor X already lives (None for host arrays).
     """
+    if sp.issparse(y):
+        raise TypeError(
+            f"{type(estimator).__name__} takes a dense y; got a {type(y).__name__}. "
+            "Convert it with y.toarray()."
+        )
     if takes_torch_path(X):
         X = to_torch(X, device_of(X))
         device = resolve_device(X.device)

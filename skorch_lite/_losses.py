@@ -326,15 +326,21 @@ class Callable(Datafit):
         try:
             out = self.function(raw, y_true)
         except RuntimeError as error:
-            # numpy (np.abs(y_pred), .numpy()) cannot take a tensor that
-            # autograd follows: say what to do instead of torch's message.
-            if "numpy" not in str(error):
-                raise
-            raise TypeError(
-                "The loss callable converted y_pred to numpy; gradients come from "
-                "autograd, so compute the losses with torch operations (torch.abs, "
-                "not np.abs)."
-            ) from error
+            # Say what the callable did wrong instead of torch's message.
+            if "numpy" in str(error):
+                # numpy (np.abs(y_pred), .numpy()) cannot take a tensor that
+                # autograd follows.
+                raise TypeError(
+                    "The loss callable converted y_pred to numpy; gradients come from "
+                    "autograd, so compute the losses with torch operations (torch.abs, "
+                    "not np.abs)."
+                ) from error
+            if "in-place" in str(error) or "memory location" in str(error):
+                raise ValueError(
+                    "The loss callable changed y_pred in place; it must not (autograd "
+                    "needs it): compute with out-of-place operations (p + 1, not p.add_(1))."
+                ) from error
+            raise
         if y_true._version != version:
             raise ValueError(
                 "The loss callable changed y_true in place; it must not (it would "
@@ -367,6 +373,17 @@ class Callable(Datafit):
 
 def make_datafit(loss, *, epsilon, quantile):
     """The :class:`Datafit` of an estimator's ``loss`` parameter (not squared error)."""
+    if isinstance(loss, type):
+        # loss=torch.nn.MSELoss, the class: calling it builds a module.
+        raise TypeError(
+            f"loss={loss.__name__} is a class; pass a function of (y_pred, y_true), or an "
+            f"instance with elementwise losses, e.g. {loss.__name__}(reduction='none')."
+        )
+    if getattr(loss, "reduction", "none") != "none" and isinstance(loss, torch.nn.Module):
+        raise ValueError(
+            f"loss={loss!r} reduces its losses (reduction={loss.reduction!r}); the "
+            "estimator applies the weights and the mean itself: pass reduction='none'."
+        )
     if callable(loss):
         return Callable(loss)
     if loss == "huber":

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from ._convexity import downward_curvature, unbounded_below
 from ._data import affine, take_rows
 from ._engine import TrainResult, r2_from_sums, rows_in_every_process, train
 from ._losses import check_finite_loss, finiteness_hint
@@ -89,8 +90,29 @@ class DatafitObjective:
         return terms, raw
 
     def validation_score(self, raw):
-        """Mean over targets of R^2 (identity link) or D^2 (log link) on the validation rows."""
-        return fraction_explained(self.datafit, raw, self.Y, self.w_val).mean()
+        """Mean over targets of the loss's score on the validation rows (see :func:`validation_score`)."""
+        return validation_score(self.datafit, raw, self.Y, self.w_val, self.extra_params).mean()
+
+
+def validation_score(datafit, raw, Y, w, extra):
+    """Early stopping's score of a loss, per target: higher is better, judged by the loss itself.
+
+    D^2 of the loss fitted (the fraction of its null model's loss
+    explained: deviance for the log link, pinball for the quantile losses,
+    Huber's loss at the current scale), or, for a callable, whose values
+    may be negative, minus its weighted mean. R^2 judged Huber by squared
+    error, which prefers the least-squares start: early stopping kept a
+    model 31% above the robust optimum.
+    """
+    with torch.no_grad():
+        extra = [e.detach() for e in extra]
+        if datafit.name == "callable":
+            return -(w @ datafit.value(raw, Y, extra)) / w.sum()
+        if datafit.name == "huber":
+            null = datafit.null_raw(Y, w).expand_as(Y)
+            return r2_from_sums(w @ datafit.value(raw, Y, extra),
+                                w @ datafit.value(null, Y, extra))
+    return fraction_explained(datafit, raw, Y, w)
 
 
 def fraction_explained(datafit, raw, Y, w):
@@ -117,6 +139,9 @@ class LossFit:
     # Huber's scale went to 0 (rows fitted exactly): the infimum is at the
     # boundary, approached but not reached.
     scale_vanished: bool = False
+    # A callable's objective curves downward here (see _convexity): "the
+    # intercept", a feature's index, or None.
+    downward: object = None
 
 
 def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, generator,
@@ -185,7 +210,11 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
         objective.term_magnitude = _term_magnitude(objective, coef, intercept)
         theta, gamma, jumped = _round_start(objective, precond, coef, intercept, newton,
                                             fit_intercept, tol)
-        objective.diverged_above = 100 * _null_objective(objective, fit_intercept)
+        null = _null_objective(objective, fit_intercept)
+        # 100 (null + 1) for a loss's usual non-negative null value; a
+        # callable's may be negative (a shifted log-cosh, torch's Poisson
+        # NLL), and 100 times a negative value was below every objective.
+        objective.diverged_above = null + 99 * abs(null) + 100
         callback = (None if round_hook is None
                     else round_hook(precond, theta, gamma, rounds.total))
         result = train(objective, theta, gamma, rounds.next_schedule(), generator=generator,
@@ -220,15 +249,44 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
     values = datafit.extra_values(extra)
     # Only a converged L-BFGS fit is at the objective's infimum to judge (an
     # early-stopped one is where the validation rows preferred it).
-    # A stall may be the scale's boundary too: y of zeros, fitted exactly,
-    # stalled at the smallest scale and warned "stopped decreasing".
-    at_optimum = lbfgs and (total.converged or total.stalled_above_tol) and w_val is None
+    # A stall, or max_iter, may be the scale's boundary too: y of zeros, or
+    # exactly linear, warned "stopped decreasing" or "increase max_iter".
+    at_optimum = (lbfgs and w_val is None
+                  and not (total.interrupted or total.stopped_by_callback))
     vanished = at_optimum and "scale" in values and _scale_vanishes(
         X, Y, w, datafit, coef, intercept, extra, tol, reducer)
     if vanished:
         # Its own warning says why: the infimum is at scale 0.
         total.stalled_above_tol = False
-    return LossFit(coef.detach(), intercept.detach(), total, values, vanished)
+    downward = None
+    if datafit.name == "callable" and not (total.interrupted or total.stopped_by_callback):
+        _check_bounded(X, Y, w, datafit, penalty, coef, intercept, fit_intercept, reducer)
+        downward = downward_curvature(X, Y, w, datafit, coef, intercept, penalty.alpha,
+                                      fit_intercept, reducer)
+    return LossFit(coef.detach(), intercept.detach(), total, values, vanished, downward)
+
+
+def _check_bounded(X, Y, w, datafit, penalty, coef, intercept, fit_intercept, reducer):
+    """Raise a ValueError when a callable's fit fell as a loss with no minimum does."""
+    total_weight = float(reducer.sum(w.sum()))
+
+    def mean(values):
+        return float(reducer.sum((values * w[:, None]).sum())) / total_weight
+
+    with torch.no_grad():
+        null = (datafit.null_raw(Y, w, reducer).expand_as(Y) if fit_intercept
+                else torch.zeros_like(Y))
+        at_null = datafit.value(null, Y, [])
+        start, size = mean(at_null), mean(at_null.abs())
+        end = mean(datafit.value(_raw(X, coef, intercept)[0], Y, [])) + (
+            penalty.value(coef) / total_weight)
+    if unbounded_below(end, start, size):
+        raise ValueError(
+            f"The loss callable seems unbounded below: the objective fell to {end:.3g} "
+            f"from {start:.3g} at the intercept-only model, with coefficients up to "
+            f"{float(torch.cat([coef.abs().ravel(), intercept.abs().ravel()]).max()):.3g}. "
+            "A loss must have a minimum (one linear in y_pred, or concave, has none)."
+        )
 
 
 def _first_model(X, Y, w, datafit, penalty, start, start_scale, precond_options):
@@ -240,6 +298,19 @@ def _first_model(X, Y, w, datafit, penalty, start, start_scale, precond_options)
     """
     reducer = precond_options["reducer"]
     coef, intercept = _default_start(X, Y, w, datafit, penalty.alpha, precond_options)
+    if datafit.name == "callable":
+        # A callable may not be a least-squares-like loss: the start is the
+        # lowest of least squares, the intercept-only model and zero (torch's
+        # Poisson NLL of log rates: least squares put exp() at 1e37 and Adam
+        # never moved; log-cosh with a large alpha: least squares paid the
+        # penalty of squared error's coefficients).
+        zeros = torch.zeros_like(coef)
+        null = datafit.null_raw(Y, w, reducer).to(intercept)
+        candidates = [(coef, intercept), (zeros, null), (zeros, torch.zeros_like(intercept))]
+        if not precond_options["fit_intercept"]:
+            candidates.pop(1)
+        coef, intercept = min(candidates, key=lambda model: _start_objective(
+            X, Y, w, datafit, penalty, *model, reducer))
     if start is not None and _start_objective(X, Y, w, datafit, penalty, *start, reducer) <= (
             _start_objective(X, Y, w, datafit, penalty, coef, intercept, reducer)):
         coef, intercept = start
@@ -301,7 +372,11 @@ def _scale_vanishes(X, Y, w, datafit, coef, intercept, extra, tol, reducer):
     J, slope, curvature = (reducer.sum(t.detach()) / total for t in (local, slope, curvature))
     decrement = slope.detach() ** 2 / (2 * curvature.clamp_min(torch.finfo(u.dtype).tiny))
     falling = slope.detach() > 0
-    return bool((falling & (decrement > 4 * tol * J)).any())
+    # Not below what the dtype resolves of a sum over the rows: float32 fits
+    # at an interior optimum passed a decrement of 4 tol J and warned.
+    n_rows = float(reducer.sum(torch.tensor(float(Y.shape[0]))))
+    resolved = max(tol, 2 * torch.finfo(Y.dtype).eps * math.log2(n_rows + 2))
+    return bool((falling & (decrement > 4 * resolved * J)).any())
 
 
 def _residual_scale(X, Y, w, datafit, coef, intercept, reducer):
@@ -484,7 +559,7 @@ def _null_objective(objective, fit_intercept):
         raw = (objective.datafit.null_raw(Y, w, reducer).expand_as(Y) if fit_intercept
                else torch.zeros_like(Y))
         values = objective.datafit.value(raw, Y, objective.extra_params)
-        return float(objective.norm * reducer.sum((values * w[:, None]).sum())) + 1.0
+        return float(objective.norm * reducer.sum((values * w[:, None]).sum()))
 
 
 def stream_preconditioner(precond, datafit, Y, w, extra):

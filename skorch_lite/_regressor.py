@@ -193,7 +193,11 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         the objective of the fitted model; with mini-batches the fitted model
         is the best seen (see ``batch_size``).
     validation_scores_ : list of float or None
-        R^2 on the held-out rows at each iteration (``early_stopping`` only).
+        Score on the held-out rows at each iteration (``early_stopping``
+        only): R^2 for squared error; for the other losses D^2 of the loss
+        itself (the fraction of its intercept-only model's loss explained;
+        Huber's at the current scale), and for a callable loss minus its
+        weighted mean on those rows.
     best_validation_score_ : float or None
         Best of ``validation_scores_``.
     n_features_in_ : int
@@ -479,7 +483,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         if sample_weight is not None:
             w = to_torch(to_numpy(sample_weight) if not isinstance(sample_weight, torch.Tensor)
                          else sample_weight.detach().cpu(), "cpu").to(torch.float64).reshape(-1)
-        datafit = make_datafit(self.loss, epsilon=self.epsilon, quantile=self.quantile)
+        # Models pickled before _fitted_log_loss existed: the loss parameter.
+        loss = getattr(self, "_fitted_log_loss", None) or self.loss
+        datafit = make_datafit(loss, epsilon=self.epsilon, quantile=self.quantile)
         datafit.check_targets(Y)
         return float(fraction_explained(datafit, pred.log(), Y, w).mean())
 
@@ -646,7 +652,10 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                     done=before, y_ndim=data.y_ndim, space=call.space))
 
             # Each target's rounds are reported as one run of iterations.
-            progress = RoundsProgress(self.verbose, self.max_iter)
+            progress = RoundsProgress(
+                self.verbose, self.max_iter,
+                header=f"Loss: mean {datafit.name} loss + penalty, in the loss's units.",
+                score_name="D^2" if datafit.name != "callable" else "-loss")
             fit = fit_loss(
                 X_t, Y_t[:, t : t + 1], w_train, datafit=datafit, penalty=call.penalty,
                 fit_intercept=self.fit_intercept, start=start, sketch_size=sketch_rows,
@@ -711,6 +720,16 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         else:
             # A vanishing scale is why such a fit stops: one warning says so.
             self._warn_about(result, call.start)
+        downward = next((f.downward for f in fits if f.downward is not None), None)
+        if downward is not None:
+            where = downward if isinstance(downward, str) else f"feature {downward}"
+            warnings.warn(
+                f"The loss callable is not convex at the fitted model: the objective curves "
+                f"downward along {where}, so the model is not a minimum (a maximum or a "
+                "saddle point, where the gradient also vanishes). A callable loss must be "
+                "convex for the fit to reach its minimum.",
+                ConvergenceWarning,
+            )
 
     def _set_extra(self, values, y_ndim):
         """Fitted values of a loss's own variables (Huber's ``scale_``)."""
@@ -814,6 +833,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         if result.interrupted and result.n_iter == 0:
             raise NothingCompleted
         self._fitted_link = "log" if self.loss in ("poisson", "gamma") else "identity"
+        # score's deviance is the fitted loss's, whatever set_params did since.
+        self._fitted_log_loss = self.loss if self._fitted_link == "log" else None
         if self.loss != "huber" and hasattr(self, "scale_"):
             del self.scale_  # another loss's scale describes no model now
         if not bool(torch.isfinite(coef).all() and torch.isfinite(intercept).all()):

@@ -53,7 +53,7 @@ def tensors_from_numpy(obj, device):
 
 
 # Private fitted state: what partial_fit carries from one call to the next.
-_PRIVATE_STATE = ("_stream", "_optimizer_state", "_fitted_link")
+_PRIVATE_STATE = ("_stream", "_optimizer_state", "_fitted_link", "_fitted_log_loss")
 
 
 def fitted_state(estimator):
