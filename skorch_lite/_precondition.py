@@ -224,39 +224,31 @@ def _x_mean(x_sums, weight_sum, fit_intercept):
 
 
 def _every_row(X, Y, w, y_max, fit_intercept, reducer):
-    """:class:`_Centred` of every row: ``[X, Y]`` weighted, centred and scaled as one matrix.
+    """:class:`_Centred` of every row, weighted, centred and scaled.
 
     Every process decomposes the same rows: all shards', in rank order, and
     computes every statistic from them, so that a data-parallel fit starts
     from the very preconditioner of one process (sums of per-process sums
     round otherwise, and a Huber fit then stopped one iteration later, 5e-7
-    away). The moments of X and of y come from these float64 rows, summed
-    pairwise (a BLAS product sums sequentially: ~n eps, and the centring of
-    a one-hot block beside a heavy row then leaves its null space visible);
-    y is divided by its largest value first, so that its squares neither
-    overflow nor underflow (|y| from 1e-300 to 1e150).
+    away). X's means come from these float64 rows, summed pairwise (a BLAS
+    product sums sequentially: ~n eps, and the centring of a one-hot block
+    beside a heavy row then leaves its null space visible).
     """
-    n_features = X.shape[1]
-    w = reducer.cat(w)
+    w, Y = reducer.cat(w), reducer.cat(Y)
     weight_sum = torch.sum(w, dtype=torch.float64)
-    root = torch.sqrt(w.double())
+    y_mean, y_scale = _target_moments(Y, w, weight_sum, fit_intercept, LOCAL, y_max)
+    root = torch.sqrt(w.double())[:, None]
     dense = X if X.layout == torch.strided else take_rows(
         X, torch.arange(X.shape[0], device=X.device))
-    XY = reducer.cat(torch.cat([dense.double(), Y.double() / y_max], dim=1)).mul_(root[:, None])
-    uncentred = _norms(XY[:, :n_features])
-    sums = (XY * root[:, None]).sum(0)
-    x_mean = _x_mean(sums[:n_features], weight_sum, fit_intercept)
-    y_mean = sums[n_features:] / weight_sum if fit_intercept else torch.zeros_like(y_max)
+    A = reducer.cat(dense.double()) * root
+    uncentred = _norms(A)
+    x_mean = _x_mean((A * root).sum(0), weight_sum, fit_intercept)
+    B = Y.double() * root
     if fit_intercept:
-        XY -= root[:, None] * torch.cat([x_mean, y_mean])
-    A, B = XY[:, :n_features], XY[:, n_features:]
-    # Standardizing y makes the optimizer's tolerances and learning rates
-    # independent of the target's units (diabetes' targets are in the hundreds).
-    y_scale = torch.linalg.vector_norm(B, dim=0) / torch.sqrt(weight_sum)
-    y_scale = y_scale.masked_fill(y_scale == 0, 1.0)
-    norms = _zero_constant_columns(A, uncentred, X.dtype, XY.shape[0])
-    return _Centred(A, B / y_scale, x_mean, y_mean * y_max, y_scale * y_max, uncentred, norms,
-                    weight_sum)
+        A -= root * x_mean
+        B -= root * y_mean
+    norms = _zero_constant_columns(A, uncentred, X.dtype, A.shape[0])
+    return _Centred(A, B / y_scale, x_mean, y_mean, y_scale, uncentred, norms, weight_sum)
 
 
 def _sketched(X, Y, w, y_max, rows, fit_intercept, generator, reducer, n_rows):
