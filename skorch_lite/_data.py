@@ -28,19 +28,10 @@ class _Affine(torch.autograd.Function):
         return (grad.T @ X).T, grad.sum(0), None
 
 
-# Below this many values autograd's own operators win: a Python
-# autograd.Function costs tens of microseconds a call, more than its faster
-# backward saves (a forward + backward on diabetes, 442 x 10, on one
-# thread: 0.15 ms against 0.23 ms), and small operands need no buffer economy.
-SMALL_VALUES = 1 << 20
-
-
 def affine(X, B, c):
     """Return ``X @ B + c`` for a (n, p) ``X``, differentiable in ``B`` and ``c``."""
     if X.layout != torch.strided:
         return torch.sparse.mm(X, B) + c
-    if X.numel() < SMALL_VALUES:
-        return torch.addmm(c, X, B)
     return _Affine.apply(B, c, X)
 
 
@@ -75,11 +66,7 @@ def weighted_squares(r, w, s):
     ``w=None`` is unit weights; ``s`` (shape (k,)) scales each column before
     squaring, so that residuals of order 1e-160 do not underflow.
     """
-    if r.numel() >= SMALL_VALUES:
-        return _WeightedSquares.apply(r, w, s)
-    squares = r * s
-    squares = squares * squares
-    return (squares if w is None else squares * w[:, None]).sum(0)
+    return _WeightedSquares.apply(r, w, s)
 
 
 def column_moments(X, w, block_bytes=1 << 24, float64=False, scale=None, shift=None):
