@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import torch
 
 from ._data import column_moments, take_rows
-from ._devices import one_thread_if
+from ._devices import SMALL_FIT_VALUES, one_thread_if
+from ._refine import refined_start
 from ._sketch import count_sketch
 from ._reduce import LOCAL
 
@@ -54,7 +55,8 @@ class Preconditioner:
     intercept_scale : float
     theta0 : Tensor of shape (rank, n_targets)
         Least-squares solution on the sketch, in ``theta`` coordinates (the
-        exact solution when every row was decomposed).
+        exact solution when every row was decomposed; refined on every row
+        when :func:`fit_preconditioner` was asked to).
     exact : bool
         Every row was decomposed, so the Hessian in ``theta`` is exactly the
         identity; otherwise it is only close to it (a sketch).
@@ -108,7 +110,8 @@ def sketch_rows(sketch_size, n_samples, n_features):
     return rows
 
 
-def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator, reducer=None):
+def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator, reducer=None,
+                       refine=None):
     """Compute the change of variables for ``X``, targets ``Y`` and weights ``w``.
 
     Parameters
@@ -129,6 +132,12 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
     reducer : Reducer, default=None
         Combines statistics across processes that each hold a shard of the
         rows (:mod:`skorch_lite.distributed`); None is one process.
+    refine : float, default=None
+        A tolerance: above the sketch size, move ``theta0`` towards the
+        optimum over every row by conjugate gradients (:mod:`._refine`)
+        until its relative excess is well within it, when X is dense and
+        small (below :data:`._devices.SMALL_FIT_VALUES` values over all
+        processes). None keeps the sketch's solution.
 
     Returns
     -------
@@ -153,7 +162,10 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
     else:
         centred, decomposition = _sketched(
             X, Y, w, y_max, rows, fit_intercept, generator, reducer, n_total)
-    return _assemble(centred, decomposition, alpha, fit_intercept, exact,
+    # Decided on every process's rows together: all refine, or none does.
+    small = X.layout == torch.strided and n_total * X.shape[1] < SMALL_FIT_VALUES
+    refine_on = (X, Y, w, refine, reducer) if refine is not None and not exact and small else None
+    return _assemble(centred, decomposition, alpha, fit_intercept, exact, refine_on,
                      dtype=X.dtype, device=X.device)
 
 
@@ -374,14 +386,23 @@ def _scaling(norms, uncentred):
     return D, float(ratios.max()) or 1.0
 
 
-def _assemble(centred, decomposition, alpha, fit_intercept, exact, *, dtype, device):
-    """The :class:`Preconditioner`, in X's dtype, of a decomposition."""
+def _assemble(centred, decomposition, alpha, fit_intercept, exact, refine_on, *, dtype,
+              device):
+    """The :class:`Preconditioner`, in X's dtype, of a decomposition.
+
+    ``refine_on``, ``(X, Y, w, tol, reducer)`` or None: the rows on which
+    ``theta0`` is refined, and to what relative excess.
+    """
     d = decomposition
     n_targets = centred.B.shape[1]
     # Hessian of the objective (normalized by k * sum(w)) is 2 (G + alpha I) /
     # (k sum(w)); this scale makes it the identity in theta.
     hessian_root = torch.sqrt(2.0 / (n_targets * centred.weight_sum))
     transform, theta0 = _change_of_variables(d.AD, centred.B, d.U, d.S, d.V, d.rank, d.D, alpha)
+    if refine_on is not None:
+        X, Y, w, tol, reducer = refine_on
+        theta0 = refined_start(theta0, transform, X, Y, w, alpha, centred.x_mean,
+                               centred.y_mean, centred.y_scale, tol, reducer)
     cast = dict(dtype=dtype, device=device)
     return Preconditioner(
         x_mean=centred.x_mean.to(**cast),
