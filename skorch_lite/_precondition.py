@@ -225,6 +225,7 @@ def _target_magnitude(Y, reducer):
 
 
 def _x_mean(x_sums, weight_sum, fit_intercept):
+    """X's weighted column means (zero without an intercept), checked finite."""
     if not fit_intercept:
         return torch.zeros_like(x_sums)
     x_mean = x_sums / weight_sum
@@ -240,9 +241,9 @@ def _every_row(X, Y, w, y_max, fit_intercept, reducer):
 
     Every process decomposes the same rows: all shards', in rank order, and
     computes every statistic from them, so that a data-parallel fit starts
-    from the very preconditioner of one process (sums of per-process sums
-    round otherwise, and a Huber fit then stopped one iteration later, 5e-7
-    away). X's means come from these float64 rows, summed pairwise (a BLAS
+    from the very preconditioner of one process, bit for bit (sums of
+    per-process sums round otherwise). X's means come from these float64
+    rows, summed pairwise (a BLAS
     product sums sequentially: ~n eps, and the centring of a one-hot block
     beside a heavy row then leaves its null space visible).
     """

@@ -194,8 +194,7 @@ def test_every_process_ends_with_the_same_estimator(two_rank_fits, case):
 
 def test_below_the_sketch_size_every_process_has_one_process_preconditioner(two_rank_fits):
     # Statistics summed shard by shard round otherwise: the preconditioners
-    # then differed in the last bits, and the iterations of a Huber fit,
-    # which refits them, took another path (one more, 5e-7 away).
+    # then differed in their last bits.
     _, (X, y, w), _ = _shards(PRECONDITIONED)
     single = _preconditioner(X, y, w, LOCAL)
     for fits in two_rank_fits:
