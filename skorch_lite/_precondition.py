@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import torch
 
 from ._data import column_moments, take_rows
-from ._devices import one_thread_if
+from ._devices import SMALL_FIT_VALUES, one_thread_if
+from ._refine import refined_start
 from ._sketch import count_sketch
 from ._reduce import LOCAL
 
@@ -54,7 +55,8 @@ class Preconditioner:
     intercept_scale : float
     theta0 : Tensor of shape (rank, n_targets)
         Least-squares solution on the sketch, in ``theta`` coordinates (the
-        exact solution when every row was decomposed).
+        exact solution when every row was decomposed; refined on every row
+        when :func:`fit_preconditioner` was asked to).
     exact : bool
         Every row was decomposed, so the Hessian in ``theta`` is exactly the
         identity; otherwise it is only close to it (a sketch).
@@ -108,7 +110,8 @@ def sketch_rows(sketch_size, n_samples, n_features):
     return rows
 
 
-def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator, reducer=None):
+def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator, reducer=None,
+                       refine=None):
     """Compute the change of variables for ``X``, targets ``Y`` and weights ``w``.
 
     Parameters
@@ -129,6 +132,12 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
     reducer : Reducer, default=None
         Combines statistics across processes that each hold a shard of the
         rows (:mod:`skorch_lite.distributed`); None is one process.
+    refine : float, default=None
+        A tolerance: above the sketch size, move ``theta0`` towards the
+        optimum over every row by conjugate gradients (:mod:`._refine`)
+        until its relative excess is well within it, when X is dense and
+        small (below :data:`._devices.SMALL_FIT_VALUES` values over all
+        processes). None keeps the sketch's solution.
 
     Returns
     -------
@@ -140,71 +149,149 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
         When X or y hold values whose sums or squares overflow float64, or
         when the decomposition would not fit in memory (:func:`sketch_rows`).
     """
-    n_samples, n_features = X.shape
-    n_targets = Y.shape[1]
-    dtype, device = X.dtype, X.device
-    f64 = dict(dtype=torch.float64, device=device)
     reducer = reducer or LOCAL
+    w, alpha = _weights_at_most_one(w, alpha, reducer)
+    y_max = _target_magnitude(Y, reducer)
+    n_total = X.shape[0] if reducer.world_size == 1 else int(
+        reducer.sum(torch.tensor(X.shape[0], device=X.device)))
+    rows = sketch_rows(sketch_size, n_total, X.shape[1])
+    exact = n_total <= rows
+    if exact:
+        centred = _every_row(X, Y, w, y_max, fit_intercept, reducer)
+        decomposition = _decomposition(centred, X.dtype, n_total)
+    else:
+        centred, decomposition = _sketched(
+            X, Y, w, y_max, rows, fit_intercept, generator, reducer, n_total)
+    # Decided on every process's rows together: all refine, or none does.
+    small = X.layout == torch.strided and n_total * X.shape[1] < SMALL_FIT_VALUES
+    refine_on = (X, Y, w, refine, reducer) if refine is not None and not exact and small else None
+    return _assemble(centred, decomposition, alpha, fit_intercept, exact, refine_on,
+                     dtype=X.dtype, device=X.device)
+
+
+@dataclass
+class _Centred:
+    """Rows to decompose, centred and standardized (float64), and the moments that did it.
+
+    ``A`` is ``sqrt(w) (X - x_mean)`` (or its sketch), with columns constant
+    at the data's precision zeroed, ``B`` is ``sqrt(w) (Y - y_mean) /
+    y_scale``; ``norms`` are ``A``'s column norms, ``uncentred`` those of
+    ``sqrt(w) X`` over every row: the scale of the rounding in ``A``,
+    whatever cancelled in a sketch.
+    """
+
+    A: torch.Tensor
+    B: torch.Tensor
+    x_mean: torch.Tensor
+    y_mean: torch.Tensor
+    y_scale: torch.Tensor
+    uncentred: torch.Tensor
+    norms: torch.Tensor
+    weight_sum: torch.Tensor
+
+
+@dataclass
+class _Decomposition:
+    """``A D = U diag(S) V^T``, truncated to ``rank`` at the data's precision."""
+
+    AD: torch.Tensor
+    D: torch.Tensor
+    U: torch.Tensor
+    S: torch.Tensor
+    V: torch.Tensor
+    rank: int
+
+
+def _weights_at_most_one(w, alpha, reducer):
+    """``w`` and ``alpha`` divided by the largest weight (of every process)."""
     # Scaling every weight by c and alpha by c leaves the optimum unchanged;
     # weights at most 1 keep their square roots and sums finite (1e-300..1e300).
     w_max = reducer.cat(w.max().reshape(1).double()).max()
-    if w_max != 1:  # the estimator passes weights scaled already: no copy
-        w = w.double() / w_max
-        alpha = alpha / float(w_max)
-    weight_sum = reducer.sum(torch.sum(w, dtype=torch.float64))
-    y_mean, y_scale = _target_moments(Y, w, weight_sum, fit_intercept, reducer)
-
-    n_total = int(reducer.sum(torch.tensor(n_samples, device=device)))
-    rows = sketch_rows(sketch_size, n_total, n_features)
-    exact = n_total <= rows
-    # uncentred: each column's weighted norm before centring, over all rows:
-    # the scale of the rounding in the decomposed matrix, whatever cancelled
-    # in the sketch.
-    SX, SY, Sr, x_sums, uncentred = _decomposed_rows(X, Y, w, rows, exact, generator, reducer)
-    x_mean = x_sums / weight_sum if fit_intercept else torch.zeros(n_features, **f64)
-    if not bool(torch.isfinite(x_mean).all()):
-        raise ValueError(
-            "X holds values too large to average in float64; rescale X (e.g. StandardScaler)."
-        )
-    A, B = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, dtype, n_total)
-    D, kappa = _scaling(A, uncentred)
-    U, S, V, rank = _decompose(A * D, dtype, kappa, n_total)
-    if not exact and rank < n_features:
-        # A rank below the column count may come from rows that collided
-        # in the sketch's buckets: a second, independent sketch stacked
-        # below the first loses a direction only if both collide.
-        SX2, SY2, Sr2, _, _ = _decomposed_rows(X, Y, w, rows, exact, generator, reducer)
-        A2, B2 = _centre(SX2, SY2, Sr2, x_mean, y_mean, y_scale, uncentred, dtype, n_total)
-        A, B = torch.cat([A, A2]) / 2**0.5, torch.cat([B, B2]) / 2**0.5
-        D, kappa = _scaling(A, uncentred)
-        U, S, V, rank = _decompose(A * D, dtype, kappa, n_total)
-
-    # Hessian of the objective (normalized by k * sum(w)) is 2 (G + alpha I) /
-    # (k sum(w)); this scale makes it the identity in theta.
-    hessian_root = torch.sqrt(2.0 / (n_targets * weight_sum))
-    transform, theta0 = _change_of_variables(A * D, B, U, S, V, rank, D, alpha)
-    cast = dict(dtype=dtype, device=device)
-    return Preconditioner(
-        x_mean=x_mean.to(**cast),
-        y_mean=y_mean.to(**cast),
-        y_scale=y_scale.to(**cast),
-        transform=(transform / hessian_root).to(**cast),
-        intercept_scale=(n_targets / 2.0) ** 0.5 if fit_intercept else 0.0,
-        theta0=(theta0 * hessian_root).to(**cast),
-        exact=exact,
-    )
+    if w_max == 1:  # the estimator passes weights scaled already: no copy
+        return w, alpha
+    return w.double() / w_max, alpha / float(w_max)
 
 
-def _target_moments(Y, w, weight_sum, fit_intercept, reducer):
-    """Weighted mean and standard deviation of each target, from 1e-300 to 1e150."""
-    # Squares of y of order 1e-160 underflow: take moments of y / max|y|.
+def _target_magnitude(Y, reducer):
+    """Each target's largest ``|y|`` (1 for a zero target), the unit of its moments."""
     y_max = reducer.cat(Y.abs().amax(0, keepdim=True).double()).amax(0)
-    if not bool(torch.isfinite(y_max**2).all()):
+    largest = float(y_max.max())
+    if not math.isfinite(largest * largest):
         raise ValueError(
             "y holds values too large: their squares overflow float64 (|y| above ~1e150); "
             "rescale y (e.g. TransformedTargetRegressor)."
         )
-    y_max = torch.where(y_max > 0, y_max, torch.ones_like(y_max))
+    return y_max.masked_fill(y_max == 0, 1.0)
+
+
+def _x_mean(x_sums, weight_sum, fit_intercept):
+    """X's weighted column means (zero without an intercept), checked finite."""
+    if not fit_intercept:
+        return torch.zeros_like(x_sums)
+    x_mean = x_sums / weight_sum
+    if not bool(torch.isfinite(x_mean).all()):
+        raise ValueError(
+            "X holds values too large to average in float64; rescale X (e.g. StandardScaler)."
+        )
+    return x_mean
+
+
+def _every_row(X, Y, w, y_max, fit_intercept, reducer):
+    """:class:`_Centred` of every row, weighted, centred and scaled.
+
+    Every process decomposes the same rows: all shards', in rank order, and
+    computes every statistic from them, so that a data-parallel fit starts
+    from the very preconditioner of one process, bit for bit (sums of
+    per-process sums round otherwise). X's means come from these float64
+    rows, summed pairwise (a BLAS
+    product sums sequentially: ~n eps, and the centring of a one-hot block
+    beside a heavy row then leaves its null space visible).
+    """
+    w, Y = reducer.cat(w), reducer.cat(Y)
+    weight_sum = torch.sum(w, dtype=torch.float64)
+    y_mean, y_scale = _target_moments(Y, w, weight_sum, fit_intercept, LOCAL, y_max)
+    root = torch.sqrt(w.double())[:, None]
+    dense = X if X.layout == torch.strided else take_rows(
+        X, torch.arange(X.shape[0], device=X.device))
+    A = reducer.cat(dense.double()) * root
+    uncentred = _norms(A)
+    x_mean = _x_mean((A * root).sum(0), weight_sum, fit_intercept)
+    B = Y.double() * root
+    if fit_intercept:
+        A -= root * x_mean
+        B -= root * y_mean
+    norms = _zero_constant_columns(A, uncentred, X.dtype, A.shape[0])
+    return _Centred(A, B / y_scale, x_mean, y_mean, y_scale, uncentred, norms, weight_sum)
+
+
+def _sketched(X, Y, w, y_max, rows, fit_intercept, generator, reducer, n_rows):
+    """:class:`_Centred` of a CountSketch of the rows, and its :class:`_Decomposition`.
+
+    A rank below the column count may come from rows that collided in the
+    sketch's buckets: a second, independent sketch stacked below the first
+    loses a direction only if both collide.
+    """
+    weight_sum = reducer.sum(torch.sum(w, dtype=torch.float64))
+    y_mean, y_scale = _target_moments(Y, w, weight_sum, fit_intercept, reducer, y_max)
+    SX, SY, Sr, x_sums, uncentred = _sketch(X, Y, w, rows, generator, reducer)
+    x_mean = _x_mean(x_sums, weight_sum, fit_intercept)
+    centred = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, X.dtype, n_rows,
+                      weight_sum)
+    decomposition = _decomposition(centred, X.dtype, n_rows)
+    if decomposition.rank == X.shape[1]:
+        return centred, decomposition
+    SX, SY, Sr, _, _ = _sketch(X, Y, w, rows, generator, reducer)
+    second = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, X.dtype, n_rows,
+                     weight_sum)
+    A = torch.cat([centred.A, second.A]) / 2**0.5
+    both = _Centred(A, torch.cat([centred.B, second.B]) / 2**0.5, x_mean, y_mean, y_scale,
+                    uncentred, _norms(A), weight_sum)
+    return both, _decomposition(both, X.dtype, n_rows)
+
+
+def _target_moments(Y, w, weight_sum, fit_intercept, reducer, y_max):
+    """Weighted mean and standard deviation of each target, from 1e-300 to 1e150."""
+    # Squares of y of order 1e-160 underflow: take moments of y / max|y|.
     sums, squares = (
         reducer.sum(m)
         for m in column_moments(Y, w, block_bytes=1 << 20, float64=True, scale=y_max)
@@ -217,23 +304,13 @@ def _target_moments(Y, w, weight_sum, fit_intercept, reducer):
     return mean * y_max, scale * y_max
 
 
-def _decomposed_rows(X, Y, w, rows, exact, generator, reducer):
-    """``sqrt(w) * X``, ``sqrt(w) * Y`` and ``sqrt(w)`` of every row, or their sketch."""
-    if exact:
-        root = torch.sqrt(w.double())
-        everything = torch.arange(X.shape[0], device=X.device)
-        # Every process decomposes the same rows: all shards', in rank order.
-        SX = reducer.cat(take_rows(X, everything).double() * root[:, None])
-        SY = reducer.cat(Y.double() * root[:, None])
-        root = reducer.cat(root)
-        # The means from the same float64 rows, summed pairwise (a BLAS
-        # product sums sequentially: ~n eps, and the centring of a one-hot
-        # block beside a heavy row then leaves its null space visible).
-        x_sums = (SX * root[:, None]).sum(0)
-        return SX, SY, root, x_sums, _norms(SX)
-    # Each process sketches its own rows with the signs and buckets one
-    # process would give them (rank 0's seed, for unseeded estimators); the
-    # sketch of all rows is the sum.
+def _sketch(X, Y, w, rows, generator, reducer):
+    """The sketch of ``sqrt(w) * [X, Y, 1]`` over every process's rows, ``w @ X`` and norms.
+
+    Each process sketches its own rows with the signs and buckets one
+    process would give them (rank 0's seed, for unseeded estimators); the
+    sketch of all rows is the sum.
+    """
     seed = torch.randint(0, 2**62, (1,), generator=generator).to(X.device)
     shared = torch.Generator().manual_seed(int(reducer.cat(seed)[0]))
     sizes = reducer.cat(torch.tensor([X.shape[0]], device=X.device))
@@ -263,19 +340,37 @@ def _scaled_norms(X, w, reducer):
     return torch.sqrt(reducer.sum(squares)) * largest
 
 
-def _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, dtype, n_rows):
-    """Centre (and standardize) the decomposed rows; zero columns constant at X's precision."""
+def _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, dtype, n_rows, weight_sum):
+    """:class:`_Centred` of sketched rows, ``S (X - 1 m) = SX - Sr m``."""
     A = SX - Sr[:, None] * x_mean
     B = (SY - Sr[:, None] * y_mean) / y_scale
-    # A column whose centred values are rounding noise of its mean is
-    # constant at the data's precision: scaled up, the noise would fit y.
-    # The mean's own rounding grows with log(n), not with n.
-    noise = 4 * torch.finfo(dtype).eps * math.log2(n_rows + 2) * uncentred
-    A[:, _norms(A) <= noise] = 0
-    return A, B
+    norms = _zero_constant_columns(A, uncentred, dtype, n_rows)
+    return _Centred(A, B, x_mean, y_mean, y_scale, uncentred, norms, weight_sum)
 
 
-def _scaling(A, uncentred):
+def _zero_constant_columns(A, uncentred, dtype, n_rows):
+    """Zero, in place, the columns of centred ``A`` constant at X's precision; ``A``'s norms.
+
+    A column whose centred values are rounding noise of its mean is
+    constant at the data's precision: scaled up, the noise would fit y.
+    The mean's own rounding grows with log(n), not with n.
+    """
+    norms = _norms(A)
+    constant = norms <= 4 * torch.finfo(dtype).eps * math.log2(n_rows + 2) * uncentred
+    if bool(constant.any()):
+        A[:, constant] = 0
+        norms = norms.masked_fill(constant, 0.0)
+    return norms
+
+
+def _decomposition(centred, dtype, n_rows):
+    """Scale ``A``'s columns (:func:`_scaling`) and decompose it (:func:`_decompose`)."""
+    D, cancellation = _scaling(centred.norms, centred.uncentred)
+    AD = centred.A * D
+    return _Decomposition(AD, D, *_decompose(AD, dtype, cancellation, n_rows))
+
+
+def _scaling(norms, uncentred):
     """Inverse column norms ``D`` of ``A``, and the largest cancellation of its centring.
 
     Columns are scaled first, so the decomposition resolves small singular
@@ -283,13 +378,42 @@ def _scaling(A, uncentred):
     is the largest ratio of a column's norm before centring to its norm
     after: centring a column whose mean dwarfs its spread cancels digits,
     and its rounding error, ``eps`` of the values before centring, is that
-    many times larger once the column is scaled to unit norm.
+    many times larger once the column is scaled to unit norm. Columns
+    zeroed as constant have no digits left to lose.
     """
-    norms = _norms(A)
-    varies = norms > 0  # columns zeroed as constant have no digits left to lose
-    D = 1.0 / torch.where(varies, norms, torch.ones_like(norms))
-    ratios = uncentred[varies] / norms[varies]
-    return D, float(ratios.max()) if ratios.numel() else 1.0
+    varies = norms > 0
+    D = 1.0 / norms.masked_fill(~varies, 1.0)
+    ratios = uncentred / norms.masked_fill(~varies, math.inf)
+    return D, float(ratios.max()) or 1.0
+
+
+def _assemble(centred, decomposition, alpha, fit_intercept, exact, refine_on, *, dtype,
+              device):
+    """The :class:`Preconditioner`, in X's dtype, of a decomposition.
+
+    ``refine_on``, ``(X, Y, w, tol, reducer)`` or None: the rows on which
+    ``theta0`` is refined, and to what relative excess.
+    """
+    d = decomposition
+    n_targets = centred.B.shape[1]
+    # Hessian of the objective (normalized by k * sum(w)) is 2 (G + alpha I) /
+    # (k sum(w)); this scale makes it the identity in theta.
+    hessian_root = torch.sqrt(2.0 / (n_targets * centred.weight_sum))
+    transform, theta0 = _change_of_variables(d.AD, centred.B, d.U, d.S, d.V, d.rank, d.D, alpha)
+    if refine_on is not None:
+        X, Y, w, tol, reducer = refine_on
+        theta0 = refined_start(theta0, transform, X, Y, w, alpha, centred.x_mean,
+                               centred.y_mean, centred.y_scale, tol, reducer)
+    cast = dict(dtype=dtype, device=device)
+    return Preconditioner(
+        x_mean=centred.x_mean.to(**cast),
+        y_mean=centred.y_mean.to(**cast),
+        y_scale=centred.y_scale.to(**cast),
+        transform=(transform / hessian_root).to(**cast),
+        intercept_scale=(n_targets / 2.0) ** 0.5 if fit_intercept else 0.0,
+        theta0=(theta0 * hessian_root).to(**cast),
+        exact=exact,
+    )
 
 
 def _decompose(AD, dtype, cancellation=1.0, n_rows=1):
@@ -419,6 +543,13 @@ def _onto_row_space(AD, U, S, V, D, transform):
 
 def _norms(A):
     """Column norms that neither overflow nor underflow (|values| from 1e-300 to 1e300)."""
+    norms = torch.linalg.vector_norm(A, dim=0)
+    if A.shape[0] and A.shape[1]:
+        low, high = torch.aminmax(norms)
+        # Squares neither overflowed nor lost terms to underflow that would
+        # matter against the norm: no need to rescale.
+        if float(low) > 1e-100 and float(high) < math.inf:
+            return norms
     largest = A.abs().amax(0) if A.shape[0] else torch.zeros(A.shape[1], dtype=A.dtype)
     safe = torch.where(largest > 0, largest, torch.ones_like(largest))
     return torch.linalg.vector_norm(A / safe, dim=0) * safe

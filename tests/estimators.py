@@ -8,9 +8,13 @@ class SketchedStart(TorchLinearRegressor):
 
     ``fit`` starts every solver from the solution on a row sketch, which is
     exact (so training stops after one iteration) when the sketch is every
-    row. This takes the large-data path on small problems, so training
-    starts away from the optimum and its iterations can be watched. A class
-    attribute, so it survives :func:`sklearn.base.clone`.
+    row. This takes the path of large data (the sketch's solution as it is)
+    on small problems, so training starts away from the optimum and its
+    iterations can be watched. Class attributes, so they survive
+    :func:`sklearn.base.clone`.
     """
 
     _sketch_rows = 1
+    # Nor is the sketch's solution refined over every row (L-BFGS on small
+    # data would otherwise start at the optimum).
+    _refine_start = False

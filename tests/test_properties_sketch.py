@@ -188,6 +188,35 @@ def test_magnitudes_from_1e_150_to_1e150_fit_like_lstsq(
     np.testing.assert_allclose(est.intercept_ / 10.0**y_exponent, intercept[0], rtol=1e-6, atol=1e-9)
 
 
+@given(
+    kind=st.sampled_from(["gaussian", "onehot", "duplicate", "zero", "constant", "shifted"]),
+    p=st.integers(1, 5),
+    weight_kind=st.sampled_from(["none", "uniform", "heavy"]),
+    alpha=st.one_of(st.just(0.0), st.floats(1e-3, 10.0)),
+    fit_intercept=st.booleans(),
+    n_targets=st.integers(1, 2),
+    seed=st.integers(0, 2**16),
+)
+def test_above_the_sketch_size_small_data_starts_lbfgs_at_the_optimum(
+    kind, p, weight_kind, alpha, fit_intercept, n_targets, seed
+):
+    # The sketch's solution, refined by conjugate gradients on every row,
+    # meets the stopping rule: the one iteration only checks it.
+    n = 2500
+    rng = np.random.default_rng(seed)
+    X = design(kind, n, p, rng)
+    y = X @ rng.normal(size=(X.shape[1], n_targets)) + rng.normal(size=(n, n_targets)) + 2.0
+    w = weights(weight_kind, n, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = TorchLinearRegressor(alpha=alpha, fit_intercept=fit_intercept,
+                                   random_state=seed).fit(X, y, sample_weight=w)
+    coef, intercept = reference(X, y, w, alpha, fit_intercept)
+    ours = objective(X, y, w, alpha, est.coef_, est.intercept_)
+    assert est.n_iter_ == 1
+    assert ours <= objective(X, y, w, alpha, coef, intercept) * (1 + 1e-8)
+
+
 @pytest.mark.parametrize("n", [2001, 20_000])
 @pytest.mark.parametrize("kind", ["duplicate", "zero", "constant", "onehot"])
 def test_rank_deficient_designs_above_the_sketch_size_give_the_minimum_norm_solution(kind, n):

@@ -340,7 +340,9 @@ def test_n_iter_no_change_one_does_not_stop_lbfgs_before_the_optimum():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(5000, 30)) * rng.uniform(0.1, 10, 30)
     y = X @ rng.normal(size=30) + rng.normal(size=5000)
-    reg = TorchLinearRegressor(n_iter_no_change=1).fit(X, y)
+    reg = TorchLinearRegressor(n_iter_no_change=1)
+    reg._refine_start = False  # L-BFGS from the sketch's solution: several iterations
+    reg = reg.fit(X, y)
     best = Ridge(alpha=0.0).fit(X, y)
 
     def mse(model):
@@ -386,12 +388,15 @@ def test_an_interrupt_keeps_the_model_reached_and_warns_with_the_iteration(monke
 
 
 def test_an_interrupt_inside_a_step_falls_back_to_the_last_completed_iteration(monkeypatch):
-    # More rows than the sketch: L-BFGS needs more than one iteration.
+    # More rows than the sketch, its solution not refined: L-BFGS needs
+    # more than one iteration.
     X, y = _line(5000)
     y = y + np.random.default_rng(1).normal(size=5000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        expected = TorchLinearRegressor(max_iter=1, random_state=0).fit(X, y)
+        expected = TorchLinearRegressor(max_iter=1, random_state=0)
+        expected._refine_start = False
+        expected.fit(X, y)
     step = torch.optim.LBFGS.step
     calls = []
 
@@ -408,6 +413,7 @@ def test_an_interrupt_inside_a_step_falls_back_to_the_last_completed_iteration(m
 
     monkeypatch.setattr(torch.optim.LBFGS, "step", interrupting)
     reg = TorchLinearRegressor(random_state=0)
+    reg._refine_start = False
     with pytest.warns(FitInterruptedWarning, match="after 1 completed"):
         reg.fit(X, y)
     assert reg.n_iter_ == 1 == len(reg.loss_curve_)
@@ -454,6 +460,7 @@ def test_an_interrupt_that_completed_nothing_leaves_an_unfitted_estimator_unfitt
     X, y = _line(5000)
     y = y + np.random.default_rng(1).normal(size=5000)  # the start is not optimal
     reg = TorchLinearRegressor(solver="lbfgs" if method == "fit" else "adam")
+    reg._refine_start = False  # the sketch's solution: not optimal
     before = _fitted(reg)
     _interrupt_every_step(monkeypatch, torch.optim.LBFGS if method == "fit" else torch.optim.Adam)
     with pytest.warns(FitInterruptedWarning, match="before completing an iteration"):
