@@ -172,3 +172,18 @@ def test_separable_classes_with_no_or_a_tiny_penalty_warn_alike_for_every_solver
     with pytest.warns(ConvergenceWarning, match="classes of the training data are separable"):
         clf.fit(X, y)
     assert np.isfinite(clf.coef_).all() and clf.score(X, y) == 1.0
+
+
+def test_multinomial_row_losses_keep_their_precision_at_a_separable_optimum():
+    # cross_entropy's logsumexp(raw) - raw_y cancels logits of ~100 to a
+    # loss of ~1e-7, to 1e-7 relative: L-BFGS stalled above tol=1e-12.
+    import torch
+
+    from skorch_lite._logistic import row_losses
+
+    raw = torch.tensor([[100.0, 84.0, 80.0]], dtype=torch.float64)
+    exact = np.log1p(np.exp(-16.0) + np.exp(-20.0))
+    loss = float(row_losses(raw, torch.tensor([0]), binary=False)[0])
+    assert loss == pytest.approx(exact, rel=1e-14)
+    far = float(row_losses(raw, torch.tensor([2]), binary=False)[0])
+    assert far == pytest.approx(20.0 + np.log1p(np.exp(-20.0) + np.exp(-4.0)), rel=1e-14)
