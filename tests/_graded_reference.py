@@ -30,7 +30,7 @@ from scipy.special import log_expit, logsumexp
 
 
 def pair_basis(n_features, scale=1.0):
-    """Row space of ``[x, x, z_1, ...]``: ``(e0 + e1) / 2`` and the other axes, divided by ``scale``."""
+    """Row space of ``[x, x, z_1, ...]``: ``(e0 + e1) / 2`` and the other axes over ``scale``."""
     basis = np.eye(n_features)[:, 1:]
     basis[:, 0] = [0.5, 0.5] + [0.0] * (n_features - 2)
     basis[2:] /= scale
@@ -67,7 +67,7 @@ def _jacobi(M, alpha, basis):
 
 
 def ridge(X, y, alpha, basis, w=None, fit_intercept=True):
-    """Minimizer of ``sum_i w_i ||y_i - x_i W^T - b||^2 + alpha ||W||^2`` with ``W^T`` in span(basis).
+    """Minimizer of ``sum_i w_i ||y_i - x_i W^T - b||^2 + alpha ||W||^2``, ``W^T`` in span(basis).
 
     With ``alpha=0`` and ``basis`` spanning X's row space, the minimum-norm
     least-squares solution. Returns ``coef`` (k, p) and ``intercept`` (k,).
@@ -99,7 +99,8 @@ def logistic(X, y, alpha, basis, w=None, n_iter=100):
     """Minimizer of the classifier's objective with ``coef.T`` in span(basis), by Newton.
 
     Binary targets give one row of coefficients, more classes one per class
-    (summing to zero over the classes, as the penalty makes them). Returns ``coef``, ``intercept`` and the objective.
+    (summing to zero over the classes, as the penalty makes them).
+    Returns ``coef``, ``intercept`` and the objective.
     """
     X = np.asarray(X, float)
     classes = np.unique(y)

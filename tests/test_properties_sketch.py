@@ -177,7 +177,7 @@ def test_dependent_columns_beside_columns_of_any_scale_reach_the_ridge_optimum(
     ours = objective(X, y, None, alpha, est.coef_[None], est.intercept_)
     # Within tol (1e-8) of the optimum, as the test above (a sketch's L-BFGS stops there).
     assert ours <= objective(X, y, None, alpha, coef, intercept) * (1 + 1e-7)
-    if not dependent_side:  # else the split of the extreme columns is below the objective's precision
+    if not dependent_side:  # else the extreme columns' split is below the objective's precision
         np.testing.assert_allclose(est.coef_ * scales, coef[0] * scales, rtol=0,
                                    atol=2e-4 * np.abs(coef[0] * scales).max())
 
