@@ -505,7 +505,7 @@ def _change_of_variables(AD, B, U, S, V, rank, D, alpha, dtype=torch.float64):
 
 
 def _penalized_space(V, D, rank, n_rows):
-    """Orthonormal ``P`` (p x rank) whose span, in ``u``, holds the ridge optimum; None: all of ``u``.
+    """Orthonormal ``P`` (p x rank) spanning, in ``u``, the ridge optimum; None: all of ``u``.
 
     The optimum lies in ``D^-2`` times the span of ``V`` (X's row space, in
     ``u``). An orthonormal basis of that span is accurate only relative to
