@@ -13,10 +13,11 @@ so the answer does not depend on the branch:
 
 * directions judged singular (at the data's precision) are X's null space
   and are dropped, never scaled up;
-* ``transform`` spans X's row space, where the ridge optimum lies for every
-  ``alpha`` (and the minimum-norm least-squares solution for ``alpha=0``, as
-  :func:`numpy.linalg.lstsq`); the penalty enters the decomposition only
-  within that space, so wide data never needs a dense p x p matrix;
+* without a penalty, ``transform`` spans X's row space, where the
+  minimum-norm least-squares solution lies (as :func:`numpy.linalg.lstsq`);
+  with one, it spans every direction that carries data or penalty at the
+  data's precision (only X's row space, for wide data, so as never to need
+  a dense p x p matrix), the ridge optimum among them;
 * the Hessian of the objective in ``theta`` is exactly the identity when
   every row was decomposed, and close to it for a sketch (Blendenpik:
   Avron, Maymounkov & Toledo, SIAM J. Sci. Comput. 2010; LSRN, for
@@ -51,7 +52,8 @@ class Preconditioner:
     ----------
     x_mean : Tensor of shape (n_features,)
     y_mean, y_scale : Tensor of shape (n_targets,)
-    transform : Tensor of shape (n_features, rank)
+    transform : Tensor of shape (n_features, k)
+        ``k`` is X's rank without a penalty, at most ``n_features`` with one.
     intercept_scale : float
     theta0 : Tensor of shape (rank, n_targets)
         Least-squares solution on the sketch, in ``theta`` coordinates (the
@@ -60,6 +62,10 @@ class Preconditioner:
     exact : bool
         Every row was decomposed, so the Hessian in ``theta`` is exactly the
         identity; otherwise it is only close to it (a sketch).
+    rank : int or None
+        X's rank (centred) at the data's precision: below ``n_features``
+        when columns are dependent, whatever the penalty made ``transform``
+        span. None where unknown.
     """
 
     x_mean: torch.Tensor
@@ -69,6 +75,7 @@ class Preconditioner:
     intercept_scale: float
     theta0: torch.Tensor
     exact: bool = True
+    rank: int = None
 
     def coefficients(self, theta, gamma):
         """Map optimizer variables to ``coef`` (n_targets, n_features) and ``intercept``."""
@@ -399,7 +406,8 @@ def _assemble(centred, decomposition, alpha, fit_intercept, exact, refine_on, *,
     # Hessian of the objective (normalized by k * sum(w)) is 2 (G + alpha I) /
     # (k sum(w)); this scale makes it the identity in theta.
     hessian_root = torch.sqrt(2.0 / (n_targets * centred.weight_sum))
-    transform, theta0 = _change_of_variables(d.AD, centred.B, d.U, d.S, d.V, d.rank, d.D, alpha)
+    transform, theta0 = _change_of_variables(d.AD, centred.B, d.U, d.S, d.V, d.rank, d.D, alpha,
+                                             dtype)
     if refine_on is not None:
         X, Y, w, tol, reducer = refine_on
         theta0 = refined_start(theta0, transform, X, Y, w, alpha, centred.x_mean,
@@ -413,6 +421,7 @@ def _assemble(centred, decomposition, alpha, fit_intercept, exact, refine_on, *,
         intercept_scale=(n_targets / 2.0) ** 0.5 if fit_intercept else 0.0,
         theta0=(theta0 * hessian_root).to(**cast),
         exact=exact,
+        rank=d.rank,
     )
 
 
@@ -455,19 +464,20 @@ def _thin_svd(M):
         return U, S, Q @ Wh.T
 
 
-def _change_of_variables(AD, B, U, S, V, rank, D, alpha):
-    """``transform`` (p x rank) and ``theta0`` such that the Hessian is the identity.
+def _change_of_variables(AD, B, U, S, V, rank, D, alpha, dtype=torch.float64):
+    """``transform`` (p x k) and ``theta0`` such that the Hessian is the identity.
 
-    Without a penalty, ``AD = U S V^T`` gives it directly. With one, in
-    scaled coordinates ``u`` (``beta = D u``) the kept directions ``V`` span
-    ``D`` times X's row space, so ``D^-2 V`` spans the ``u`` in which the
-    optimum lies; with ``P`` an orthonormal basis of it, the objective in
-    ``z`` (``u = P z``) has Hessian ``(AD P)^T (AD P) + alpha (D P)^T (D P)``:
-    a decomposition of ``[AD P; sqrt(alpha) D P]``. As ``AD = U S V^T`` with
-    orthonormal ``U``, that is ``diag(U, I)`` times ``[S V^T P; sqrt(alpha) D
-    P]``, of (rank + p) rows: decomposing the small factor spares a second
-    SVD of the tall matrix (which took half a classifier's refresh on 8000
-    sparse one-hot rows).
+    Without a penalty, ``AD = U S V^T`` gives it directly, on X's row space
+    (``k = rank``). With one, in scaled coordinates ``u`` (``beta = D u``)
+    the objective over ``u = P z`` has Hessian ``(AD P)^T (AD P) + alpha (D
+    P)^T (D P)``: a decomposition of ``[AD P; sqrt(alpha) D P]``. As ``AD =
+    U S V^T`` with orthonormal ``U``, that is ``diag(U, I)`` times ``[S V^T
+    P; sqrt(alpha) D P]``, of (rank + p) rows: decomposing the small factor
+    spares a second SVD of the tall matrix (which took half a classifier's
+    refresh on 8000 sparse one-hot rows). ``P`` is the identity, or for
+    wide data a basis of the span holding the optimum (:func:`_penalized_space`).
+    Directions of that decomposition singular at the data's precision carry
+    neither data nor penalty, and are dropped (:func:`_penalized_rank`).
     """
     n_features = AD.shape[1]
     if alpha == 0:
@@ -475,14 +485,8 @@ def _change_of_variables(AD, B, U, S, V, rank, D, alpha):
         if 0 < rank < n_features:
             transform = _onto_row_space(AD, U, S, V, D, transform)
         return transform, U.T @ B
-    if rank == n_features:
-        P, SVP = None, S[:, None] * V.T
-    else:
-        # D^-2 V in two steps of D^-1: norms from 1e-150 to 1e150 would overflow squared.
-        scale = 1.0 / D
-        scale = scale / scale.max()
-        P = torch.linalg.qr(scale[:, None] * torch.linalg.qr(scale[:, None] * V).Q).Q
-        SVP = S[:, None] * (V.T @ P)
+    P = _penalized_space(V, D, rank, AD.shape[0])
+    SVP = S[:, None] * (V.T if P is None else V.T @ P)
     DP = torch.diag(D) if P is None else D[:, None] * P
     Z = torch.cat([SVP, alpha**0.5 * DP])
     UB = U.T @ B
@@ -494,9 +498,54 @@ def _change_of_variables(AD, B, U, S, V, rank, D, alpha):
     # values of order 1 (fits 50% off in probability, silently).
     E = 1.0 / _norms(Z).clamp_min(torch.finfo(Z.dtype).tiny)
     U2, S2, W2 = _thin_svd(Z * E)
-    basis = E[:, None] * W2 / S2
+    k = _penalized_rank(S2, dtype)
+    basis = E[:, None] * W2[:, :k] / S2[:k]
     transform = D[:, None] * (basis if P is None else P @ basis)
-    return transform, U2.T @ B
+    return transform, U2[:, :k].T @ B
+
+
+def _penalized_space(V, D, rank, n_rows):
+    """Orthonormal ``P`` (p x rank) spanning, in ``u``, the ridge optimum; None: all of ``u``.
+
+    The optimum lies in ``D^-2`` times the span of ``V`` (X's row space, in
+    ``u``). An orthonormal basis of that span is accurate only relative to
+    its largest row, and ``D^-2 V`` is graded by rows when columns' norms
+    differ: from ~1e15 on, the directions of the small rows were lost.
+    Measured on ``[x, x, 1e20 z]`` (alpha=1): ``D`` = (0.074, 0.074,
+    6.9e-22), the pair's rows of ``V`` differ by 1e-15 (rounding), and ``P``
+    came out as ``e_z, e_1``: the pair was fitted by its second column
+    alone (coefficients 7e-40 and 1.06 in place of 0.51 and 0.51, the
+    objective 0.24% above the optimum; beside a one-hot block, the
+    drop-one-level model). So the whole space is searched whenever that
+    costs no more than the decomposition of the rows did (p at most twice
+    the rows decomposed, as for every sketch): the axes keep the scales
+    apart, and X's null space carries its penalty and nothing else. Only
+    wide data (more than twice as many columns as rows) keeps the basis of
+    ``D^-2 V``, so as never to decompose a dense p x p matrix.
+    """
+    n_features = V.shape[0]
+    if rank == n_features or n_features <= 2 * n_rows:
+        return None
+    # D^-2 V in two steps of D^-1: norms from 1e-150 to 1e150 would overflow squared.
+    scale = 1.0 / D
+    scale = scale / scale.max()
+    return torch.linalg.qr(scale[:, None] * torch.linalg.qr(scale[:, None] * V).Q).Q
+
+
+def _penalized_rank(S, dtype):
+    """How many singular values of the Jacobi-scaled penalized factor to keep.
+
+    A direction of X's null space among columns of norm 1e20 has a penalty
+    row ``sqrt(alpha) D`` of order 1e-20 and no data: its singular value is
+    rounding, and scaled up by its inverse it would be noise. Dropped at
+    the cutoff of :func:`_decompose`, it changes the objective by a
+    relative ~1e-13 at most (float64), as the penalty it carries.
+    """
+    if not S.numel() or S[0] == 0:
+        return 0
+    eps = torch.finfo(dtype).eps
+    cutoff = float(S[0]) * max(4 * eps, 1e3 * torch.finfo(torch.float64).eps)
+    return int((S > cutoff).sum())
 
 
 @contextmanager

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
+from _graded_reference import one_hot_basis, pair_basis, ridge
 from strategies import one_torch_thread  # noqa: F401 (autouse fixture)
 
 from skorch_lite import TorchLinearRegressor
@@ -134,6 +135,51 @@ def test_sketched_and_exact_fits_reach_the_minimum_norm_optimum(
     # The same model: minimum-norm coefficients where the optimum is not unique.
     scale = max(np.abs(coef).max(), 1e-12)
     np.testing.assert_allclose(est.coef_.reshape(coef.shape), coef, rtol=0, atol=2e-4 * scale)
+
+
+@given(
+    kind=st.sampled_from(["duplicate", "onehot"]),
+    exponent=st.integers(-150, 150),
+    dependent_side=st.booleans(),
+    n=st.integers(20, 60),
+    alpha=st.floats(1e-3, 10.0),
+    sketched=st.booleans(),
+    sparse=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_dependent_columns_beside_columns_of_any_scale_reach_the_ridge_optimum(
+    kind, exponent, dependent_side, n, alpha, sketched, sparse, seed
+):
+    # A duplicated pair, or a one-hot block beside the intercept, next to
+    # columns 10^exponent times larger or smaller (the dependent columns
+    # themselves scaled, with dependent_side): the basis of the penalized
+    # problem lost the pair's direction from ~1e15 on. The reference solves
+    # in the row space known by construction (lstsq drops the small columns).
+    rng = np.random.default_rng(seed)
+    s = 10.0**exponent
+    x, z = rng.normal(size=(2, n))
+    if kind == "duplicate":
+        X, basis, scales = np.c_[x, x, z * s], pair_basis(3, s), np.array([1.0, 1.0, s])
+    else:
+        codes = rng.integers(0, 3, n)
+        codes[:3] = np.arange(3)
+        X = np.c_[np.eye(3)[codes], x * s]
+        basis, scales = one_hot_basis(3, 4, s), np.array([1.0, 1.0, 1.0, s])
+        basis[:3, :2] = np.eye(3)[:, :2] - 1.0 / 3  # not exact in binary: fine for a basis
+    if dependent_side:  # the dependent columns are the extreme ones
+        X, basis, scales = X / s, basis * s, scales / s
+    y = x + z + rng.normal(size=n)
+    est = TorchLinearRegressor(alpha=alpha, random_state=seed)
+    if sketched:
+        est._sketch_rows = 1
+    est.fit(sp.csr_matrix(X) if sparse else X, y)
+    coef, intercept = ridge(X, y, alpha, basis)
+    ours = objective(X, y, None, alpha, est.coef_[None], est.intercept_)
+    # Within tol (1e-8) of the optimum, as the test above (a sketch's L-BFGS stops there).
+    assert ours <= objective(X, y, None, alpha, coef, intercept) * (1 + 1e-7)
+    if not dependent_side:  # else the extreme columns' split is below the objective's precision
+        np.testing.assert_allclose(est.coef_ * scales, coef[0] * scales, rtol=0,
+                                   atol=2e-4 * np.abs(coef[0] * scales).max())
 
 
 @given(
