@@ -10,7 +10,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -28,6 +27,7 @@ from ._base import (
     warn_about,
 )
 from ._callbacks import FitTasks, classifier_round_snapshot
+from ._class_weight import per_class_weights
 from ._data import affine
 from ._devices import fit_threads, resolve_device
 from ._engine import TrainResult, train
@@ -632,15 +632,17 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             )
         codes = torch.as_tensor(np.searchsorted(class_list, labels), device=w.device)
         all_codes, all_w = (codes, w) if reducer is None else (reducer.cat(codes), reducer.cat(w))
+        all_codes = all_codes.cpu().numpy()
         # The classes present (in every shard's rows), as compute_class_weight wants.
-        present = np.unique(all_codes.cpu().numpy())
-        weights = compute_class_weight(
-            self.class_weight, classes=class_list[present],
-            y=class_list[all_codes.cpu().numpy()], sample_weight=all_w.cpu().numpy(),
-        )
-        per_class = np.zeros(len(class_list))
-        per_class[present] = weights
+        per_class = per_class_weights(self.class_weight, class_list, np.unique(all_codes),
+                                      class_list[all_codes], all_w.cpu().numpy())
         w = w * torch.as_tensor(per_class, dtype=w.dtype, device=w.device)[codes]
+        if not bool(torch.isfinite((reducer or LOCAL).cat(w.max().reshape(1))).all()):
+            raise ValueError(
+                f"class_weight={self.class_weight!r} times sample_weight overflows "
+                f"{str(w.dtype)[6:]}; scale the class weights or sample_weight down (only "
+                "their ratios matter, with alpha scaled alike)."
+            )
         if not incremental:
             self._check_two_classes(w, labels, class_list, reducer)
         return w
