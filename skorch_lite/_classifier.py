@@ -282,6 +282,14 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         running means and variances of the columns centre and scale the
         problem, and the optimizer's state carries over between calls.
 
+        Each call minimizes :meth:`fit`'s objective on its chunk, the
+        penalty ``alpha ||W||^2`` counted once per call and the objective
+        divided by the chunk's total weight: over ``k`` chunks of equal
+        total weight the stream approaches :meth:`fit`'s model with ``alpha
+        * k`` (:class:`~sklearn.linear_model.LogisticRegression` with ``C =
+        1 / (2 * k * alpha)``). Pass ``alpha / k`` to match :meth:`fit` on
+        the whole data. See the user guide's "partial_fit and warm_start" page.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)

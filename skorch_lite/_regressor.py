@@ -358,8 +358,15 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         with other counts raises a ValueError and changes nothing. Each
         chunk's objective is normalized by its total weight, so its weights
         may have any scale (1e-320 to 1e307); in the running means they
-        weigh against other chunks'. See the user guide's "partial_fit and
-        warm_start" page.
+        weigh against other chunks'.
+
+        Each call minimizes :meth:`fit`'s objective on its chunk, the
+        penalty ``alpha ||W||^2`` counted once per call (as
+        :class:`~sklearn.linear_model.Ridge` fitted on the chunk): over
+        ``k`` chunks of equal total weight the stream approaches
+        :meth:`fit`'s model with ``alpha * k``. Pass ``alpha / k`` to match
+        :meth:`fit` on the whole data. See the user guide's "partial_fit
+        and warm_start" page.
 
         Parameters
         ----------
