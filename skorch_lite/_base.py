@@ -231,6 +231,27 @@ def warn_about(estimator, result, start):
     elif not (incremental or result.converged or result.stopped_by_callback):
         warnings.warn(
             f"{name} stopped at max_iter={estimator.max_iter} before "
-            f"converging (tol={estimator.tol}); increase max_iter.",
+            f"converging (tol={estimator.tol}); increase max_iter.{_rose(estimator, result)}",
             ConvergenceWarning,
         )
+
+
+def _rose(estimator, result):
+    """What to add when Adam's or SGD's objective rose from its lowest value by the end.
+
+    They keep the best model seen (see :func:`._engine.train`), so the
+    model is not the last iterate, and more iterations of the same step
+    may not help.
+    """
+    curve = result.loss_curve
+    if estimator.solver == "lbfgs" or not curve:
+        return ""
+    lowest = min(curve)
+    if not curve[-1] > lowest + max(estimator.tol, 1e-3) * abs(lowest):
+        return ""
+    return (
+        f" The objective rose from {lowest:.3g} (iteration {curve.index(lowest) + 1}) to "
+        f"{curve[-1]:.3g} at the last iteration: the model kept is the best seen, not the "
+        f"last. Lower learning_rate_init (now {estimator.learning_rate_init}) or use "
+        "solver='lbfgs'."
+    )
