@@ -247,7 +247,9 @@ def _rose(estimator, result):
     if estimator.solver == "lbfgs" or not curve:
         return ""
     lowest = min(curve)
-    if not curve[-1] > lowest + max(estimator.tol, 1e-3) * abs(lowest):
+    # Adam's first steps, of length learning_rate_init whatever the
+    # gradient, wander by a few percent: only a doubling is worth a word.
+    if not curve[-1] > 2 * lowest + estimator.tol * abs(lowest):
         return ""
     return (
         f" The objective rose from {lowest:.3g} (iteration {curve.index(lowest) + 1}) to "

@@ -1,12 +1,10 @@
 """TorchLinearClassifier: logistic and softmax regression trained on the engine."""
 
-import warnings
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.callback import CallbackSupportMixin, with_callbacks
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import StrOptions
@@ -28,7 +26,6 @@ from ._base import (
 )
 from ._callbacks import FitTasks, classifier_round_snapshot
 from ._class_weight import per_class_weights
-from ._data import affine
 from ._devices import fit_threads, resolve_device
 from ._engine import TrainResult, train
 from ._inputs import ArraySpace, check_tensor_X, device_of, fit_inputs, takes_torch_path, \
@@ -44,6 +41,7 @@ from ._logistic import (
 from ._penalty import L2
 from ._progress import Progress, RoundsProgress
 from ._reduce import LOCAL
+from ._separable import warn_if_separable
 from ._solvers import stochastic_only
 from ._state import tensors_from_numpy, tensors_to_numpy
 from ._stream import update_stream
@@ -506,63 +504,10 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
                     reducer, watch)
                 stream = None
         self._set_fitted(coef, intercept, result, start, class_list, space, stream)
-        if not self._warn_if_separable(result, start.incremental, data.X, target, w, reducer):
+        if start.incremental or not warn_if_separable(self, result, data.X, target, w, reducer):
             warn_about(self, result, start)
         tasks.end()
         return self
-
-    def _warn_if_separable(self, result, incremental, X, target, w, reducer):
-        """Warn, whatever the solver, when separable classes explain the fit; True if it did.
-
-        With ``alpha=0`` separable classes have no optimum, whether or not
-        training reported convergence (Adam's steps carried the coefficients
-        to 1e5, where the gradient is below its rounding, and it reported
-        converged while L-BFGS and SGD warned); with a tiny ``alpha`` the
-        optimum lies at large coefficients where the loss is flat, and a fit
-        that did not converge says why. Only a fit that ran its course is
-        judged: not ``partial_fit`` (one chunk of a stream), early stopping
-        (the validation rows decide), an interrupt or a callback's stop.
-        """
-        if (incremental or self.early_stopping or result.interrupted
-                or result.stopped_by_callback or (self.alpha > 0 and result.converged)):
-            return False
-        if not self._separates(X, target, w, reducer):
-            return False
-        name = type(self).__name__
-        if self.alpha == 0:
-            message = (
-                f"{name} stopped at iteration {result.n_iter}: with alpha=0 the classes of "
-                "the training data are separable, so the log loss has no minimum (it "
-                "decreases towards 0 as the coefficients grow without bound). The "
-                "coefficients are finite but depend on where training stopped (solver, "
-                "max_iter, tol); set alpha > 0."
-            )
-        else:
-            message = (
-                f"{name} stopped at iteration {result.n_iter} before converging "
-                f"(tol={self.tol}): the classes of the training data are separable and "
-                f"alpha={self.alpha} is small for X's scale (the penalty is on coef_, in "
-                "X's units), so the optimum lies at large coefficients, where the log loss "
-                "is nearly flat. Raise alpha, standardize X, or raise max_iter."
-            )
-        warnings.warn(message, ConvergenceWarning)
-        return True
-
-    def _separates(self, X, target, w, reducer=None):
-        """Whether the fitted model puts every row of positive weight strictly on its side."""
-        with torch.no_grad():
-            coef = torch.as_tensor(to_numpy(self.coef_)).to(X.device, X.dtype)
-            intercept = torch.as_tensor(to_numpy(self.intercept_)).to(X.device, X.dtype)
-            raw = affine(X, coef.T, intercept)
-            if coef.shape[0] == 1:
-                margin = torch.where(target > 0.5, raw[:, 0], -raw[:, 0])
-            else:
-                true = raw.gather(1, target[:, None])[:, 0]
-                others = raw.scatter(1, target[:, None], -torch.inf).amax(1)
-                margin = true - others
-            wrong = ((margin <= 0) & (w > 0)).sum().to(X.dtype).reshape(1)
-            # Every process's rows: each takes the same decision.
-            return float((reducer or LOCAL).sum(wrong)) == 0
 
     def _shard_targets(self, y):
         """Class indices of one shard's checked labels (for distributed.fit's checks)."""

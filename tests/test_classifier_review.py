@@ -152,3 +152,36 @@ def test_regressor_full_batch_sgd_keeps_the_best_model_seen_and_says_the_objecti
     mse = np.mean((y - reg.predict(X)) ** 2)
     assert mse == pytest.approx(min(reg.loss_curve_), rel=1e-6)
     assert reg.loss_curve_[-1] > 100 * mse
+
+
+# ---------------------------------------- separable, tiny alpha, whatever the dtype
+
+
+def test_float32_wine_with_a_tiny_alpha_warns_that_it_stopped_short_of_the_optimum():
+    # It stopped at float32's precision floors, with coef_ times 1.5 4.6
+    # times lower on the objective, and no warning.
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match="separable.*float32.*Pass float64 data"):
+        TorchLinearClassifier(alpha=1e-9).fit(X.astype(np.float32), y)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd", "adam"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_float32_separable_classes_with_a_tiny_alpha_warn_for_every_solver(solver, n_classes):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 0] > 0).astype(int) if n_classes == 2 else np.digitize(X[:, 0], [-0.5, 0.5])
+    with pytest.warns(ConvergenceWarning, match="classes of the training data are separable"):
+        TorchLinearClassifier(alpha=1e-30, solver=solver, random_state=0).fit(
+            X.astype(np.float32), y)
+
+
+def test_a_converged_float64_fit_of_separable_classes_does_not_warn():
+    X, y = _three_classes()
+    y = np.argmax(X, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = TorchLinearClassifier(alpha=0.01).fit(X, y)
+    assert clf.score(X, y) == 1.0
