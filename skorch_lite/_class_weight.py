@@ -33,6 +33,10 @@ def per_class_weights(class_weight, classes, present, labels, sample_weight):
         _check_dict(class_weight)
     else:
         _check_balanced(classes[present], labels, sample_weight)
+        # The balanced weights depend on the ratios of the sample weights
+        # only: subnormal ones (1e-320) kept 5 digits and moved the
+        # intercepts by 1e-4.
+        sample_weight = sample_weight / sample_weight.max()
     weights = compute_class_weight(class_weight, classes=classes[present], y=labels,
                                    sample_weight=sample_weight)
     per_class = np.zeros(len(classes))

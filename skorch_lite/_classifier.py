@@ -478,7 +478,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             self, X, codes, sample_weight, reset=start is not Start.RESUME,
             resolve_device=lambda where: resolve_device(self.device, data_device=where),
         )
-        w = self._class_weighted(data.w, labels, class_list, start, reducer)
+        w, class_factors = self._class_weighted(data.w, labels, class_list, start, reducer)
         n_classes = len(class_list)
         if start.continues:
             self._check_continues(data.X.shape[1], class_list, start)
@@ -491,7 +491,11 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         with fit_threads(data.X):
             rng = check_random_state(self.random_state)
             generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-            weights, alpha = scaled_weights(w, self.alpha, reducer)
+            # The class weights multiply the sample weights scaled to at most
+            # 1: times subnormal ones (1e-320) they kept 5 digits.
+            weights, alpha, factor = scaled_weights(
+                data.w, self.alpha, reducer, None if start.incremental else data.X,
+                row_factors=class_factors)
             penalty = L2(alpha)
             watch = dict(tasks=tasks, classes=class_list, space=space)
             if start.incremental:
@@ -503,7 +507,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
                     data.X, target, weights, penalty, n_classes, start, schedule, generator,
                     reducer, watch)
                 stream = None
-        self._set_fitted(coef, intercept, result, start, class_list, space, stream)
+        self._set_fitted(coef * factor, intercept, result, start, class_list, space, stream)
         if start.incremental or not warn_if_separable(self, result, data.X, target, w, reducer):
             warn_about(self, result, start)
         tasks.end()
@@ -568,12 +572,15 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         return y, np.searchsorted(class_list, y).astype(np.float64), class_list
 
     def _class_weighted(self, w, labels, class_list, start, reducer=None):
-        """Sample weights times class weights; at least two classes of positive weight."""
+        """``(sample weights times class weights, each row's class weight or None)``.
+
+        At least two classes must have positive weight.
+        """
         incremental = start.incremental
         if not incremental:
             self._check_two_classes(w, labels, class_list, reducer)
         if self.class_weight is None:
-            return w
+            return w, None
         if incremental and self.class_weight == "balanced":
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit (as in "
@@ -589,7 +596,8 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         # The classes present (in every shard's rows), as compute_class_weight wants.
         per_class = per_class_weights(self.class_weight, class_list, np.unique(all_codes),
                                       class_list[all_codes], all_w.cpu().numpy())
-        w = w * torch.as_tensor(per_class, dtype=w.dtype, device=w.device)[codes]
+        factors = torch.as_tensor(per_class, dtype=w.dtype, device=w.device)[codes]
+        w = w * factors
         if not bool(torch.isfinite((reducer or LOCAL).cat(w.max().reshape(1))).all()):
             raise ValueError(
                 f"class_weight={self.class_weight!r} times sample_weight overflows "
@@ -598,7 +606,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             )
         if not incremental:
             self._check_two_classes(w, labels, class_list, reducer)
-        return w
+        return w, factors
 
     def _check_two_classes(self, w, labels, class_list, reducer):
         codes = torch.as_tensor(np.searchsorted(class_list, labels), device=w.device)

@@ -185,3 +185,36 @@ def test_a_converged_float64_fit_of_separable_classes_does_not_warn():
         warnings.simplefilter("error", ConvergenceWarning)
         clf = TorchLinearClassifier(alpha=0.01).fit(X, y)
     assert clf.score(X, y) == 1.0
+
+
+# ------------------------------------------------------------- tiny weights
+
+
+@pytest.mark.parametrize("weight", [1e-308, 1e-320])
+@pytest.mark.parametrize("class_weight", [None, "balanced", {0: 2.0}])
+def test_tiny_uniform_sample_weights_fit_the_penalty_dominated_model(weight, class_weight):
+    # alpha / 1e-308 scaled by the preconditioner's own curvature weights
+    # overflowed (numpy LinAlgError); alpha / 1e-320 is infinite. The
+    # penalty then dwarfs the data: coef_ ~ 1e-306, the intercepts the
+    # (class-weighted) log-frequencies.
+    X, y = _three_classes()
+    clf = TorchLinearClassifier(class_weight=class_weight).fit(
+        X, y, sample_weight=np.full(len(y), weight))
+    assert np.isfinite(clf.coef_).all() and np.abs(clf.coef_).max() < 1e-290
+    null = TorchLinearClassifier(alpha=1e300, class_weight=class_weight).fit(X, y)
+    np.testing.assert_allclose(clf.intercept_, null.intercept_, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_regressor_coefficients_under_a_dominant_penalty_are_proportional_to_its_inverse(loss):
+    from skorch_lite import TorchLinearRegressor
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 3))
+    y = np.exp(0.3 * X @ [1.0, 2.0, 3.0]) if loss == "poisson" else X @ [1.0, 2.0, 3.0]
+    fits = {w: TorchLinearRegressor(alpha=1.0, loss=loss).fit(
+        X, y, sample_weight=np.full(120, w)) for w in (1e-290, 1e-320)}
+    # The penalty dominates both: coef_ scales with the weights (1e-320 is
+    # subnormal, with ~5 significant digits).
+    np.testing.assert_allclose(fits[1e-320].coef_, fits[1e-290].coef_ * 1e-30, rtol=1e-4)
+    np.testing.assert_allclose(fits[1e-320].intercept_, fits[1e-290].intercept_, rtol=1e-10)
