@@ -136,12 +136,55 @@ def sketch_size(n_features):
     return max(2000, min(50 * n_features, (1 << 22) // n_features))
 
 
-def scaled_weights(weights, alpha, reducer):
-    """``weights`` and ``alpha`` divided by the largest weight (of every process)."""
-    largest = (reducer or LOCAL).cat(weights.max().reshape(1)).max()
-    if largest == 1:
-        return weights, alpha
-    return weights / largest, alpha / float(largest)
+# The largest penalty, in units of the largest sample weight, that a fit
+# trains with: the preconditioners divide it again by the largest curvature
+# weight (down to ~1e-4 of the largest sample weight), which overflowed
+# float64 from ~1e307 (uniform weights of 1e-308 with alpha=0.5).
+PENALTY_CAP = 1e300
+
+
+def scaled_weights(weights, alpha, reducer, X=None, row_factors=None):
+    """``weights`` and ``alpha`` divided by the largest weight (of every process), and a factor.
+
+    Where ``alpha`` is more than :data:`PENALTY_CAP` times the largest
+    weight (tiny weights: 1e-320 made ``alpha / largest`` infinite), the
+    penalty dominates the data's curvature by far more than float64
+    resolves, and the optimum's coefficients are ``-g / (2 alpha)`` to
+    rounding, ``g`` the data's gradient at zero coefficients: proportional
+    to ``1 / alpha``. ``fit`` then trains with ``PENALTY_CAP`` and
+    multiplies the coefficients by the returned factor, ``PENALTY_CAP``
+    over the scaled ``alpha`` (1 otherwise); the intercepts move by less
+    than their rounding. ``X`` (needed then) bounds the data's curvature,
+    ``sum_i w_i |x_i|^2 <= n p max|X|^2``, which must stay below
+    ``PENALTY_CAP`` by ``eps**2`` (room for a loss's own curvature): else a
+    ValueError. Without ``X`` (``partial_fit``, whose epochs continue from
+    the previous model) nothing is capped. ``row_factors`` (each row's
+    class weight) multiply the weights once scaled, and the product is
+    scaled again: times subnormal weights (1e-320) they kept 5 digits.
+    """
+    largest = float((reducer or LOCAL).cat(weights.max().reshape(1)).max())
+    scaled = weights if largest == 1 else weights / largest
+    if row_factors is not None:
+        scaled = scaled * row_factors
+        second = float((reducer or LOCAL).cat(scaled.max().reshape(1)).max())
+        scaled, largest = scaled / second, largest * second
+    # Compared without dividing: alpha / largest overflows for subnormal weights.
+    if X is None or alpha <= PENALTY_CAP * largest:
+        return scaled, alpha / largest, 1.0
+    values = X.values() if X.layout != torch.strided else X
+    top = float((reducer or LOCAL).cat(values.abs().max().reshape(1).double()).max())
+    n_values = float((reducer or LOCAL).sum(scaled.new_tensor([float(X.shape[0])])))
+    n_values *= X.shape[1]
+    eps = torch.finfo(torch.float64).eps
+    if math.log(max(top, 1e-300)) * 2 + math.log(n_values) > math.log(PENALTY_CAP * eps**2):
+        raise ValueError(
+            f"alpha={alpha} is {alpha / largest if largest else math.inf:.3g} times the "
+            "largest sample_weight, on X of values up to "
+            f"{top:.3g}: float64 cannot hold the ratio of the penalty to the data's "
+            "curvature. Rescale X (e.g. StandardScaler) or raise sample_weight (only "
+            "its ratio to alpha matters)."
+        )
+    return scaled, PENALTY_CAP, PENALTY_CAP * largest / alpha
 
 
 def validation_split(w, validation_fraction, generator):
@@ -231,6 +274,29 @@ def warn_about(estimator, result, start):
     elif not (incremental or result.converged or result.stopped_by_callback):
         warnings.warn(
             f"{name} stopped at max_iter={estimator.max_iter} before "
-            f"converging (tol={estimator.tol}); increase max_iter.",
+            f"converging (tol={estimator.tol}); increase max_iter.{_rose(estimator, result)}",
             ConvergenceWarning,
         )
+
+
+def _rose(estimator, result):
+    """What to add when Adam's or SGD's objective rose from its lowest value by the end.
+
+    They keep the best model seen (see :func:`._engine.train`), so the
+    model is not the last iterate, and more iterations of the same step
+    may not help.
+    """
+    curve = result.loss_curve
+    if estimator.solver == "lbfgs" or not curve:
+        return ""
+    lowest = min(curve)
+    # Adam's first steps, of length learning_rate_init whatever the
+    # gradient, wander by a few percent: only a doubling is worth a word.
+    if not curve[-1] > 2 * lowest + estimator.tol * abs(lowest):
+        return ""
+    return (
+        f" The objective rose from {lowest:.3g} (iteration {curve.index(lowest) + 1}) to "
+        f"{curve[-1]:.3g} at the last iteration: the model kept is the best seen, not the "
+        f"last. Lower learning_rate_init (now {estimator.learning_rate_init}) or use "
+        "solver='lbfgs'."
+    )

@@ -1,16 +1,13 @@
 """TorchLinearClassifier: logistic and softmax regression trained on the engine."""
 
-import warnings
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.callback import CallbackSupportMixin, with_callbacks
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -28,7 +25,7 @@ from ._base import (
     warn_about,
 )
 from ._callbacks import FitTasks, classifier_round_snapshot
-from ._data import affine
+from ._class_weight import per_class_weights
 from ._devices import fit_threads, resolve_device
 from ._engine import TrainResult, train
 from ._inputs import ArraySpace, check_tensor_X, device_of, fit_inputs, takes_torch_path, \
@@ -44,6 +41,7 @@ from ._logistic import (
 from ._penalty import L2
 from ._progress import Progress, RoundsProgress
 from ._reduce import LOCAL
+from ._separable import warn_if_separable
 from ._solvers import stochastic_only
 from ._state import tensors_from_numpy, tensors_to_numpy
 from ._stream import update_stream
@@ -282,6 +280,14 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         running means and variances of the columns centre and scale the
         problem, and the optimizer's state carries over between calls.
 
+        Each call minimizes :meth:`fit`'s objective on its chunk, the
+        penalty ``alpha ||W||^2`` counted once per call and the objective
+        divided by the chunk's total weight: over ``k`` chunks of equal
+        total weight the stream approaches :meth:`fit`'s model with ``alpha
+        * k`` (:class:`~sklearn.linear_model.LogisticRegression` with ``C =
+        1 / (2 * k * alpha)``). Pass ``alpha / k`` to match :meth:`fit` on
+        the whole data. See the user guide's "partial_fit and warm_start" page.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -472,7 +478,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             self, X, codes, sample_weight, reset=start is not Start.RESUME,
             resolve_device=lambda where: resolve_device(self.device, data_device=where),
         )
-        w = self._class_weighted(data.w, labels, class_list, start, reducer)
+        w, class_factors = self._class_weighted(data.w, labels, class_list, start, reducer)
         n_classes = len(class_list)
         if start.continues:
             self._check_continues(data.X.shape[1], class_list, start)
@@ -485,7 +491,11 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         with fit_threads(data.X):
             rng = check_random_state(self.random_state)
             generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-            weights, alpha = scaled_weights(w, self.alpha, reducer)
+            # The class weights multiply the sample weights scaled to at most
+            # 1: times subnormal ones (1e-320) they kept 5 digits.
+            weights, alpha, factor = scaled_weights(
+                data.w, self.alpha, reducer, None if start.incremental else data.X,
+                row_factors=class_factors)
             penalty = L2(alpha)
             watch = dict(tasks=tasks, classes=class_list, space=space)
             if start.incremental:
@@ -497,64 +507,11 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
                     data.X, target, weights, penalty, n_classes, start, schedule, generator,
                     reducer, watch)
                 stream = None
-        self._set_fitted(coef, intercept, result, start, class_list, space, stream)
-        if not self._warn_if_separable(result, start.incremental, data.X, target, w, reducer):
+        self._set_fitted(coef * factor, intercept, result, start, class_list, space, stream)
+        if start.incremental or not warn_if_separable(self, result, data.X, target, w, reducer):
             warn_about(self, result, start)
         tasks.end()
         return self
-
-    def _warn_if_separable(self, result, incremental, X, target, w, reducer):
-        """Warn, whatever the solver, when separable classes explain the fit; True if it did.
-
-        With ``alpha=0`` separable classes have no optimum, whether or not
-        training reported convergence (Adam's steps carried the coefficients
-        to 1e5, where the gradient is below its rounding, and it reported
-        converged while L-BFGS and SGD warned); with a tiny ``alpha`` the
-        optimum lies at large coefficients where the loss is flat, and a fit
-        that did not converge says why. Only a fit that ran its course is
-        judged: not ``partial_fit`` (one chunk of a stream), early stopping
-        (the validation rows decide), an interrupt or a callback's stop.
-        """
-        if (incremental or self.early_stopping or result.interrupted
-                or result.stopped_by_callback or (self.alpha > 0 and result.converged)):
-            return False
-        if not self._separates(X, target, w, reducer):
-            return False
-        name = type(self).__name__
-        if self.alpha == 0:
-            message = (
-                f"{name} stopped at iteration {result.n_iter}: with alpha=0 the classes of "
-                "the training data are separable, so the log loss has no minimum (it "
-                "decreases towards 0 as the coefficients grow without bound). The "
-                "coefficients are finite but depend on where training stopped (solver, "
-                "max_iter, tol); set alpha > 0."
-            )
-        else:
-            message = (
-                f"{name} stopped at iteration {result.n_iter} before converging "
-                f"(tol={self.tol}): the classes of the training data are separable and "
-                f"alpha={self.alpha} is small for X's scale (the penalty is on coef_, in "
-                "X's units), so the optimum lies at large coefficients, where the log loss "
-                "is nearly flat. Raise alpha, standardize X, or raise max_iter."
-            )
-        warnings.warn(message, ConvergenceWarning)
-        return True
-
-    def _separates(self, X, target, w, reducer=None):
-        """Whether the fitted model puts every row of positive weight strictly on its side."""
-        with torch.no_grad():
-            coef = torch.as_tensor(to_numpy(self.coef_)).to(X.device, X.dtype)
-            intercept = torch.as_tensor(to_numpy(self.intercept_)).to(X.device, X.dtype)
-            raw = affine(X, coef.T, intercept)
-            if coef.shape[0] == 1:
-                margin = torch.where(target > 0.5, raw[:, 0], -raw[:, 0])
-            else:
-                true = raw.gather(1, target[:, None])[:, 0]
-                others = raw.scatter(1, target[:, None], -torch.inf).amax(1)
-                margin = true - others
-            wrong = ((margin <= 0) & (w > 0)).sum().to(X.dtype).reshape(1)
-            # Every process's rows: each takes the same decision.
-            return float((reducer or LOCAL).sum(wrong)) == 0
 
     def _shard_targets(self, y):
         """Class indices of one shard's checked labels (for distributed.fit's checks)."""
@@ -615,12 +572,15 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         return y, np.searchsorted(class_list, y).astype(np.float64), class_list
 
     def _class_weighted(self, w, labels, class_list, start, reducer=None):
-        """Sample weights times class weights; at least two classes of positive weight."""
+        """``(sample weights times class weights, each row's class weight or None)``.
+
+        At least two classes must have positive weight.
+        """
         incremental = start.incremental
         if not incremental:
             self._check_two_classes(w, labels, class_list, reducer)
         if self.class_weight is None:
-            return w
+            return w, None
         if incremental and self.class_weight == "balanced":
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit (as in "
@@ -632,18 +592,21 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
             )
         codes = torch.as_tensor(np.searchsorted(class_list, labels), device=w.device)
         all_codes, all_w = (codes, w) if reducer is None else (reducer.cat(codes), reducer.cat(w))
+        all_codes = all_codes.cpu().numpy()
         # The classes present (in every shard's rows), as compute_class_weight wants.
-        present = np.unique(all_codes.cpu().numpy())
-        weights = compute_class_weight(
-            self.class_weight, classes=class_list[present],
-            y=class_list[all_codes.cpu().numpy()], sample_weight=all_w.cpu().numpy(),
-        )
-        per_class = np.zeros(len(class_list))
-        per_class[present] = weights
-        w = w * torch.as_tensor(per_class, dtype=w.dtype, device=w.device)[codes]
+        per_class = per_class_weights(self.class_weight, class_list, np.unique(all_codes),
+                                      class_list[all_codes], all_w.cpu().numpy())
+        factors = torch.as_tensor(per_class, dtype=w.dtype, device=w.device)[codes]
+        w = w * factors
+        if not bool(torch.isfinite((reducer or LOCAL).cat(w.max().reshape(1))).all()):
+            raise ValueError(
+                f"class_weight={self.class_weight!r} times sample_weight overflows "
+                f"{str(w.dtype)[6:]}; scale the class weights or sample_weight down (only "
+                "their ratios matter, with alpha scaled alike)."
+            )
         if not incremental:
             self._check_two_classes(w, labels, class_list, reducer)
-        return w
+        return w, factors
 
     def _check_two_classes(self, w, labels, class_list, reducer):
         codes = torch.as_tensor(np.searchsorted(class_list, labels), device=w.device)

@@ -266,11 +266,13 @@ def train(objective, theta, gamma, schedule, *, generator, progress, train_rows=
       stopping, and L-BFGS at the floor of floating-point precision.
 
     With early stopping the model kept is the best on the validation rows;
-    with mini-batches, the best by the objective over all rows among the
-    starting point and the ends of epochs (the last epoch of a constant
-    step is not always the best), which counts as converged only if it
-    meets the full-batch rule (else ``stalled_above_tol`` and ``excess``
-    say how far it stopped). An interrupt (KeyboardInterrupt) keeps the best
+    with Adam and SGD, the best by the objective over all rows among the
+    starting point and the iterations (ends of epochs with mini-batches:
+    neither a constant step nor momentum decreases the objective at every
+    iteration), unless a full-batch iterate met the rule; it counts as
+    converged only if it meets the full-batch rule (else, with
+    mini-batches, ``stalled_above_tol``, and ``excess`` says how far it
+    stopped). An interrupt (KeyboardInterrupt) keeps the best
     model among the start and the completed iterations.
 
     The objective is that of the standardized problem, so both rules are
@@ -342,10 +344,13 @@ class _Run:
         self.y_var = objective.report_scale
         self.validating = objective.w_val is not None
         # The best model seen (on the validation rows with early stopping):
-        # the one kept by mini-batch training and early stopping, and by a fit
-        # that is interrupted.
+        # the one kept by Adam and SGD and early stopping, and by a fit that
+        # is interrupted. Full-batch Adam and SGD do not decrease the
+        # objective monotonically either: from a good start in float32 (a
+        # tiny alpha on separable classes), SGD's last iterate was 1e5 times
+        # worse than its start.
         self.best = BestSeen()
-        self.keep_best = stop_early and (self.validating or not self.full_batch)
+        self.keep_best = stop_early and (self.validating or not schedule.line_search)
         self.start_is_optimal = self._check_start()
         self.unmoved = self.restarted = False
         # (iteration, values) of the last completed iteration, one assignment so
@@ -474,11 +479,14 @@ class _Run:
     def finish(self, progress):
         """The model kept (the best, where that rule applies), judged and reported."""
         result = self.result
-        if (self.keep_best or result.interrupted) and self.best.values is not None:
+        # A full-batch iterate that met the certificate is kept as it is.
+        keep_best = self.keep_best and not (self.full_batch and result.converged
+                                            and not self.validating)
+        if (keep_best or result.interrupted) and self.best.values is not None:
             _assign(self.params, self.best.values)
-        if (self.keep_best and not self.validating
+        if (keep_best and not self.validating
                 and not (result.interrupted or result.stopped_by_callback)):
-            _judge_minibatch(result, self.certificate, self.memo.current())
+            _judge_kept(result, self.certificate, self.memo.current())
         progress.close(result.n_iter, result.converged, result.interrupted,
                        result.stalled_above_tol)
         if result.interrupted and result.n_iter == 0:
@@ -495,8 +503,8 @@ def _assign(params, values):
             p.copy_(value)
 
 
-def _judge_minibatch(result, certificate, entry):
-    """Mini-batch training converged only where the model kept meets the full-batch rule.
+def _judge_kept(result, certificate, entry):
+    """Adam and SGD converged only where the model kept meets the full-batch rule.
 
     One evaluation over every row. The patience rule stops a constant step
     at its noise floor, which may be well above ``tol`` (at the defaults,

@@ -358,8 +358,15 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         with other counts raises a ValueError and changes nothing. Each
         chunk's objective is normalized by its total weight, so its weights
         may have any scale (1e-320 to 1e307); in the running means they
-        weigh against other chunks'. See the user guide's "partial_fit and
-        warm_start" page.
+        weigh against other chunks'.
+
+        Each call minimizes :meth:`fit`'s objective on its chunk, the
+        penalty ``alpha ||W||^2`` counted once per call (as
+        :class:`~sklearn.linear_model.Ridge` fitted on the chunk): over
+        ``k`` chunks of equal total weight the stream approaches
+        :meth:`fit`'s model with ``alpha * k``. Pass ``alpha / k`` to match
+        :meth:`fit` on the whole data. See the user guide's "partial_fit
+        and warm_start" page.
 
         Parameters
         ----------
@@ -547,7 +554,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         # weight) and loss_curve_; sums of weights of 1e-320 or 1e300 do not.
         # The stream's moments get the caller's weights (update_stream counts
         # them in units of the largest seen): chunks keep their relative weights.
-        weights, alpha = scaled_weights(data.w, self.alpha, reducer)
+        weights, alpha, coef_factor = scaled_weights(
+            data.w, self.alpha, reducer, None if start.incremental else data.X)
         w_train, w_val, train_rows = self._split(weights, start, generator)
         datafit = None
         if self.loss != "squared_error":
@@ -560,7 +568,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 datafit.check_targets_sum(data.Y, w_train, reducer or LOCAL,
                                           split=w_val is not None)
         return _Call(data, start, schedule, L2(alpha), datafit, w_train, w_val, train_rows,
-                     generator, reducer, space, tasks)
+                     generator, reducer, space, tasks, coef_factor)
 
     def _fit_jointly(self, call):
         """Every target at once: squared error's fit, or one epoch of ``partial_fit``."""
@@ -584,7 +592,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 self, precond, theta, gamma, y_ndim=data.y_ndim, space=call.space, start=start,
             )),
         )
-        self._set_fitted(precond, theta, gamma, data.y_ndim, result, start, call.space, stream)
+        self._set_fitted(precond, theta, gamma, data.y_ndim, result, start, call.space, stream,
+                         call.coef_factor)
         if datafit is not None:
             self._set_extra(datafit.extra_values(objective.extra_params), data.y_ndim)
         self._warn_about(result, start)
@@ -704,8 +713,8 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         result = _combine([f.result for f in fits])
         if not self.fit_intercept:
             intercept = torch.zeros_like(intercept)
-        self._set_fitted_values(coef, intercept, data.y_ndim, result, call.start, call.space,
-                                None)
+        self._set_fitted_values(coef * call.coef_factor, intercept, data.y_ndim, result,
+                                call.start, call.space, None)
         if fits[0].extra:
             scales = [f.extra["scale"].reshape(-1) for f in fits]
             # Targets a callback's stop left unreached: their null model's
@@ -830,10 +839,12 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             return None
         return tensors_from_numpy(saved["state"], device)
 
-    def _set_fitted(self, precond, theta, gamma, y_ndim, result, start, space, stream):
+    def _set_fitted(self, precond, theta, gamma, y_ndim, result, start, space, stream,
+                    coef_factor=1.0):
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
-        self._set_fitted_values(coef, intercept, y_ndim, result, start, space, stream)
+        self._set_fitted_values(coef * coef_factor, intercept, y_ndim, result, start, space,
+                                stream)
 
     def _set_fitted_values(self, coef, intercept, y_ndim, result, start, space, stream):
         if result.interrupted and result.n_iter == 0:
@@ -882,6 +893,8 @@ class _Call:
     reducer: object
     space: ArraySpace
     tasks: FitTasks
+    # Multiplies the fitted coefficients: the penalty was capped (see scaled_weights).
+    coef_factor: float = 1.0
 
 
 def _combine(results):

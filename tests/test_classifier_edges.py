@@ -8,6 +8,8 @@ it is all but unpenalized). LogisticRegression cannot serve: its penalty is
 one number for every column.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -211,3 +213,33 @@ def test_separable_classes_scaled_up_warn_that_alpha_is_small_for_xs_scale():
     with pytest.warns(ConvergenceWarning, match="separable and alpha=0.5 is small for X's scale"):
         clf.fit(X * 1e100, y)
     assert clf.score(X * 1e100, y) == 1.0
+
+
+def test_wine_with_one_column_times_1e20_converges_without_a_false_alarm():
+    # The round after one that met the rule took a Newton step that the
+    # arithmetic (~1e-12 of the objective here) could not confirm, ended
+    # 1.3e-12 higher and warned "stopped before converging", blaming
+    # separable classes, with the fit within 5e-12 of the optimum.
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    scale = np.ones(X.shape[1])
+    scale[0] = 1e20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = TorchLinearClassifier().fit(X * scale, y)
+    coef, intercept = _scaled_reference(X, y, 0.5, scale)
+    assert_allclose(clf.predict_proba(X * scale), _probabilities(X, coef, intercept), atol=1e-5)
+
+
+def test_wine_with_columns_scaled_1e_150_to_1e150_warns_of_the_unpenalized_columns():
+    # Separable classes and columns of 1e150 all but unpenalized: the
+    # optimum is at J ~ 1e-25. A refreshed change of variables mapped the
+    # model of the first round 2e5 times higher; the fit kept that round's
+    # end (J 3.0, 1 row wrong) and warned that the data was badly scaled.
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X) * 10.0 ** np.random.default_rng(0).uniform(
+        -150, 150, X.shape[1])
+    with pytest.warns(ConvergenceWarning, match="separable.*all but unpenalized") as record:
+        clf = TorchLinearClassifier().fit(X, y)
+    assert not any("badly scaled" in str(w.message) for w in record)
+    assert clf.score(X, y) == 1.0
