@@ -389,7 +389,11 @@ class CurvatureMemo:
 
     def keep(self, weights, coupling, precond):
         self.weights, self.coupling, self.precond = weights, coupling, precond
-        self.dependent = precond.transform.shape[1] < precond.transform.shape[0]
+        # X's rank: with a penalty the transform may span every column even
+        # when they are dependent (see fit_preconditioner).
+        rank = getattr(precond, "rank", None)
+        columns = precond.transform.shape[0]
+        self.dependent = (precond.transform.shape[1] if rank is None else rank) < columns
 
 
 def _decomposition_options(X, options, memo):
