@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from ._data import affine, take_rows
-from ._engine import TrainResult, train
+from ._engine import TrainResult
 from ._precondition import MAX_SKETCH_VALUES, fit_preconditioner
 from ._reduce import LOCAL
 from ._rounds import Rounds
@@ -250,12 +250,9 @@ def fit_logistic(X, target, w, *, n_classes, penalty, fit_intercept, start, sket
         # large value is an overshoot (separable classes, tiny alpha) that
         # the next steps come back from; non-finite values still raise.
         objective.diverged_above = math.inf
-        callback = (None if round_hook is None
-                    else round_hook(precond, theta, gamma, rounds.total))
-        result = train(objective, theta, gamma, rounds.next_schedule(), generator=generator,
-                       progress=progress, train_rows=train_rows, callback=callback)
-        with torch.no_grad():
-            coef, intercept = precond.coefficients(theta, gamma)
+        result, coef, intercept = rounds.train(
+            objective, precond, theta, gamma, generator=generator, progress=progress,
+            train_rows=train_rows, round_hook=round_hook)
         # Converged when the round's start met the rule and the Newton step
         # from it gains less than tol.
         if rounds.ends(result, (coef.clone(), intercept.clone())) or rounds.converged(

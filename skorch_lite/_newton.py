@@ -34,7 +34,7 @@ import torch
 
 from ._convexity import downward_curvature, unbounded_below
 from ._data import affine, take_rows
-from ._engine import TrainResult, r2_from_sums, rows_in_every_process, train
+from ._engine import TrainResult, r2_from_sums, rows_in_every_process
 from ._losses import check_finite_loss, finiteness_hint
 from ._precondition import fit_preconditioner
 from ._reduce import LOCAL
@@ -215,12 +215,9 @@ def fit_loss(X, Y, w, *, datafit, penalty, fit_intercept, start, sketch_size, ge
         # callable's may be negative (a shifted log-cosh, torch's Poisson
         # NLL), and 100 times a negative value was below every objective.
         objective.diverged_above = null + 99 * abs(null) + 100
-        callback = (None if round_hook is None
-                    else round_hook(precond, theta, gamma, rounds.total))
-        result = train(objective, theta, gamma, rounds.next_schedule(), generator=generator,
-                       progress=progress, train_rows=train_rows, callback=callback)
-        with torch.no_grad():
-            coef, intercept = precond.coefficients(theta, gamma)
+        result, coef, intercept = rounds.train(
+            objective, precond, theta, gamma, generator=generator, progress=progress,
+            train_rows=train_rows, round_hook=round_hook)
         if rounds.ends(result, (coef.clone(), intercept.clone(),
                                 [e.detach().clone() for e in extra])):
             break

@@ -11,7 +11,9 @@ the rule that ends the fit.
 
 import math
 
-from ._engine import TrainResult
+import torch
+
+from ._engine import TrainResult, train
 
 # L-BFGS iterations between curvature refreshes.
 ROUND_ITERATIONS = 20
@@ -55,6 +57,21 @@ class Rounds:
         if self.schedule.line_search:
             return self.schedule.limited(min(self.budget, ROUND_ITERATIONS))
         return self.schedule.limited(self.budget)
+
+    def train(self, objective, precond, theta, gamma, *, generator, progress, train_rows,
+              round_hook):
+        """Run this round's :func:`._engine.train`; its result and the model it ends at.
+
+        ``round_hook(precond, theta, gamma, done)`` gives the round's
+        per-iteration callback (None for none), ``done`` being the earlier
+        rounds' accumulated result.
+        """
+        callback = None if round_hook is None else round_hook(precond, theta, gamma, self.total)
+        result = train(objective, theta, gamma, self.next_schedule(), generator=generator,
+                       progress=progress, train_rows=train_rows, callback=callback)
+        with torch.no_grad():
+            coef, intercept = precond.coefficients(theta, gamma)
+        return result, coef, intercept
 
     def ends(self, result, model):
         """Count the round's ``result``; whether the fit ends before any further rule.
