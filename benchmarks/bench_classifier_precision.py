@@ -30,7 +30,7 @@ from scipy.special import log_softmax
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]
 
-from bench_onehot import baseline_package  # noqa: E402
+from bench_onehot import compared_packages  # noqa: E402
 from test_classifier_edges import (  # noqa: E402
     LOADERS, _probabilities, _scaled_reference, _synthetic)
 
@@ -81,13 +81,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", help="a git revision to measure beside this checkout")
     args = parser.parse_args(argv)
-    import skorch_lite
 
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as folder:
-        packages = [("this checkout", skorch_lite)]
-        if args.baseline:
-            packages.insert(0, (args.baseline, baseline_package(args.baseline, folder)))
+        packages = compared_packages(args.baseline, folder)
         print("max |predict_proba - optimum|, columns 2 and 4 times 10**e and 10**-e")
         print("| package | classes | " + " | ".join(f"e={e}" for e in EXPONENTS) + " |")
         print("|---|---:|" + "---:|" * len(EXPONENTS))

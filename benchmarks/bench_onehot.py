@@ -56,6 +56,16 @@ def baseline_package(rev, folder):
     return importlib.import_module("skorch_lite_baseline")
 
 
+def compared_packages(baseline, folder):
+    """``[(name, package)]``: ``baseline``'s skorch_lite (when given) first, then this checkout's."""
+    import skorch_lite
+
+    packages = [("this checkout", skorch_lite)]
+    if baseline:
+        packages.insert(0, (baseline, baseline_package(baseline, folder)))
+    return packages
+
+
 def best_time(make, X, y, repeats):
     times = []
     for _ in range(repeats):
@@ -90,13 +100,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from sklearn.linear_model import LogisticRegression
 
-    import skorch_lite
-
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as folder:
-        packages = [("this checkout", skorch_lite)]
-        if args.baseline:
-            packages.insert(0, (args.baseline, baseline_package(args.baseline, folder)))
+        packages = compared_packages(args.baseline, folder)
         for n_classes in (2, 3):
             X, y = workload(n_classes=n_classes)
             reference = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, y)
