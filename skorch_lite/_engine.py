@@ -337,7 +337,8 @@ class _Run:
         self.memo = _MemoClosure(objective, params)
         self.stopper = Stopper(schedule.tol, schedule.n_iter_no_change)
         self.certificate = Certificate(objective, self.optimizer, params, schedule.tol,
-                                       rows_in_every_process(objective, self.n_rows))
+                                       rows_in_every_process(
+                                           objective.reducer, self.n_rows, objective.w))
         self.divergence = Divergence(objective, params, schedule.solver,
                                      schedule.learning_rate_init)
         self.result = TrainResult()
@@ -534,16 +535,16 @@ def _relative_tolerance_change(optimizer, loss):
     group["tolerance_change"] = max(torch.finfo(dtype).eps * loss, torch.finfo(dtype).tiny)
 
 
-def rows_in_every_process(objective, n_rows):
-    """``n_rows`` summed over the processes of a data-parallel fit.
+def rows_in_every_process(reducer, n_rows, like):
+    """``n_rows`` summed over the processes of a data-parallel fit (``like``: a tensor on its device).
 
     Precision floors grow with the number of rows a sum runs over; computed
     from each process's own shard they differed, so one process stopped
     while another went on to a collective that never came (a hang).
     """
-    if objective.reducer.world_size == 1:
+    if reducer.world_size == 1:
         return n_rows
-    return int(objective.reducer.sum(objective.w.new_tensor([float(n_rows)])).item())
+    return int(reducer.sum(like.new_tensor([float(n_rows)])).item())
 
 
 def _run_epoch(objective, optimizer, params, schedule, n_rows, train_rows, generator, check):

@@ -371,7 +371,7 @@ def _scale_vanishes(X, Y, w, datafit, coef, intercept, extra, tol, reducer):
     falling = slope.detach() > 0
     # Not below what the dtype resolves of a sum over the rows: float32 fits
     # at an interior optimum passed a decrement of 4 tol J and warned.
-    n_rows = float(reducer.sum(torch.tensor(float(Y.shape[0]))))
+    n_rows = rows_in_every_process(reducer, Y.shape[0], w)
     resolved = max(tol, 2 * torch.finfo(Y.dtype).eps * math.log2(n_rows + 2))
     return bool((falling & (decrement > 4 * resolved * J)).any())
 
@@ -496,7 +496,7 @@ def _round_start(objective, precond, coef, intercept, newton, fit_intercept, tol
     # time): a smooth loss converges quadratically this way, so far below
     # tol at the cost of one more round. An IRLS step of a smoothed loss
     # improves only linearly: it is taken while it gains more than tol.
-    n_rows = rows_in_every_process(objective, objective.Y.shape[0])
+    n_rows = rows_in_every_process(objective.reducer, objective.Y.shape[0], objective.w)
     eps = torch.finfo(objective.Y.dtype).eps
     polish = objective.datafit.smooth and objective.datafit.newton_quadratic
     threshold = 4 * eps * math.log2(n_rows + 2) if polish else tol
