@@ -39,15 +39,10 @@ def downward_curvature(X, Y, w, datafit, coef, intercept, alpha, fit_intercept, 
     loss''`` for the intercept); a negative entry, beyond the rounding of
     its terms, means no minimum is there.
     """
-    with torch.enable_grad():
-        raw = affine(X, coef.T, intercept).detach().requires_grad_(True)
-        first = torch.autograd.grad(datafit.value(raw, Y, []).sum(), raw, create_graph=True)[0]
-        if not first.requires_grad:
-            return None  # linear in pieces: no curvature to judge
-        second = torch.autograd.grad(first.sum(), raw, allow_unused=True)[0]
+    second = datafit.second_derivative(affine(X, coef.T, intercept), Y, [])
     if second is None:
-        return None
-    second = second.detach()[:, 0].double()
+        return None  # linear in pieces: no curvature to judge
+    second = second[:, 0].double()
     w = w.double()
     rounding = 4 * torch.finfo(Y.dtype).eps ** 0.5
     signed, size = w * second, w * second.abs()

@@ -71,18 +71,26 @@ class Datafit:
         loss is flat, such as the tails of log-cosh, would otherwise drop
         out of the row space).
         """
-        with torch.enable_grad():
-            raw = raw.detach().requires_grad_(True)
-            first = torch.autograd.grad(self.value(raw, Y, extra).sum(), raw, create_graph=True)[0]
-            # A loss linear in pieces has no second derivative to differentiate.
-            second = (torch.autograd.grad(first.sum(), raw, allow_unused=True)[0]
-                      if first.requires_grad else None)
+        second = self.second_derivative(raw, Y, extra)
         if second is None:
             second = torch.zeros_like(raw)
-        second = torch.nan_to_num(second.detach().abs(), nan=0.0, posinf=0.0)
+        second = torch.nan_to_num(second.abs(), nan=0.0, posinf=0.0)
         top = second.amax(0, keepdim=True)
         floor = torch.where(top > 0, 1e-3 * top, torch.ones_like(top))
         return torch.maximum(second, floor)
+
+    def second_derivative(self, raw, Y, extra):
+        """The loss's second derivative in ``raw`` (signed, detached) by autograd; None where it has none.
+
+        A loss linear in pieces has no second derivative to differentiate.
+        """
+        with torch.enable_grad():
+            raw = raw.detach().requires_grad_(True)
+            first = torch.autograd.grad(self.value(raw, Y, extra).sum(), raw, create_graph=True)[0]
+            if not first.requires_grad:
+                return None
+            second = torch.autograd.grad(first.sum(), raw, allow_unused=True)[0]
+        return None if second is None else second.detach()
 
     def term_magnitude(self, raw, Y, extra):
         """Per-row size of the terms ``value`` sums: the scale of its rounding.
