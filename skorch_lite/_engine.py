@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from ._data import affine, take_rows, weighted_squares
+from ._data import affine, matmul_t, take_rows, weighted_squares
 from ._solvers import load_state, make_optimizer, restart_momentum
 from ._reduce import LOCAL
 from ._stopping import BestSeen, Certificate, Divergence, Stopper
@@ -95,6 +95,33 @@ class Objective:
         w = self.w if rows is None else self.w[rows]
         return self.terms(residual, beta, w, scale), residual
 
+    def value_and_grad(self, params):
+        """Per-target objective over every row, the residuals, and the gradient, without autograd.
+
+        The full-batch evaluation (every L-BFGS step, the certificate of a
+        start): on small data the autograd graph of :meth:`forward` cost
+        several times the arithmetic (diabetes: 0.27 ms of a 1.5 ms fit). The
+        gradient is the chain rule through :meth:`residual` in the order
+        autograd takes it (so with its rounding): ``G = 2 norm w r / y_scale^2``
+        (scaled as :func:`._data.weighted_squares`, so that neither ``r`` of
+        1e-160 nor ``y_scale`` of 1e150 leaves the dtype's range), then
+        ``y_scale (X - x_mean)^T G`` in ``beta`` and ``transform^T`` of it.
+        """
+        theta, gamma = params
+        pre = self.precond
+        with torch.no_grad():
+            residual, beta = self.residual(theta, gamma)
+            terms = self.terms(residual, beta, self.w)
+            s = 1 / self.y_scale
+            G = (residual * s).mul_((2 * self.norm) * s)
+            if not self.unit_weights:
+                G.mul_(self.w[:, None])
+            g_offset = G.sum(0) * pre.y_scale
+            g_beta = matmul_t(self.X, G) * pre.y_scale - pre.x_mean[:, None] * g_offset
+            if not self.penalty.vanishes:
+                g_beta += (2 * self.norm * self.penalty.alpha) * beta
+            return terms, residual, [pre.transform.T @ g_beta, pre.intercept_scale * g_offset]
+
     def validation_score(self, residual):
         """Mean over targets of R^2 on the validation rows."""
         return r2_from_sums(self.w_val @ (residual / self.y_scale) ** 2, self.val_total).mean()
@@ -152,9 +179,14 @@ class _MemoClosure:
     def _evaluate(self):
         for p in self.params:
             p.grad = None
-        with torch.enable_grad():
-            terms, outputs = self.objective.forward(self.params)
-            terms.sum().backward()
+        closed_form = getattr(self.objective, "value_and_grad", None)
+        if closed_form is not None:
+            terms, outputs, grads = closed_form(self.params)
+        else:
+            with torch.enable_grad():
+                terms, outputs = self.objective.forward(self.params)
+                terms.sum().backward()
+            grads = [p.grad for p in self.params]
         val_score = None
         if self.objective.w_val is not None:
             val_score = self.objective.validation_score(outputs.detach())
@@ -163,7 +195,7 @@ class _MemoClosure:
         terms = reduce(terms.detach())
         return _Evaluation(
             values=[p.detach().clone() for p in self.params],
-            grads=[reduce(p.grad.clone()) for p in self.params],
+            grads=[reduce(g.clone()) for g in grads],
             loss=terms.sum(),
             terms=terms,
             val_score=val_score,
