@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._base import (
+    ParamNamesOnce,
     TRAINING_CONSTRAINTS,
     record_training,
     NothingCompleted,
@@ -50,7 +51,7 @@ from ._stream import update_stream
 PROGRESS_HEADER = "Loss: log loss + penalty, per unit of sample weight."
 
 
-class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+class TorchLinearClassifier(ParamNamesOnce, CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Logistic (two classes) and softmax (more classes) regression trained by PyTorch.
 
     Fitting minimizes the weighted, L2-penalized log loss

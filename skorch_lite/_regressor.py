@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
+    ParamNamesOnce,
     TRAINING_CONSTRAINTS,
     record_training,
     NothingCompleted,
@@ -53,7 +54,7 @@ from ._stopping import objective_value
 from ._stream import update_stream
 
 
-class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
+class TorchLinearRegressor(ParamNamesOnce, CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """Linear regression trained by PyTorch autograd: least squares, robust, quantile and GLM losses.
 
     The model is ``y = X @ coef_.T + intercept_``. Fitting minimizes the
