@@ -100,19 +100,28 @@ def column_moments(X, w, block_bytes=1 << 24, float64=False, scale=None, shift=N
         return first[:, 0].double(), second[:, 0].double()
     n_rows, n_cols = X.shape
     step = max(1, block_bytes // max(1, n_cols * X.element_size()))
+    if n_rows <= step:
+        # One block: the sums themselves (no accumulators, whose additions
+        # to zero are exact: the same values, in half the torch operations).
+        return _block_moments(X, w, float64, scale, shift)
     first = torch.zeros(n_cols, dtype=torch.float64, device=X.device)
     second = torch.zeros_like(first)
     for start in range(0, n_rows, step):
-        block, weights = X[start : start + step], w[start : start + step]
-        if float64:
-            block, weights = block.double(), weights.double()
-        if shift is not None:
-            block = block - shift
-        if scale is not None:
-            block = block / scale
-        first += (weights @ block).double()
-        second += (weights @ (block * block)).double()
+        block_first, block_second = _block_moments(
+            X[start : start + step], w[start : start + step], float64, scale, shift)
+        first += block_first
+        second += block_second
     return first, second
+
+
+def _block_moments(block, weights, float64, scale, shift):
+    if float64:
+        block, weights = block.double(), weights.double()
+    if shift is not None:
+        block = block - shift
+    if scale is not None:
+        block = block / scale
+    return (weights @ block).double(), (weights @ (block * block)).double()
 
 
 def _sparse_shifted_moments(X, w, shift):

@@ -145,6 +145,8 @@ class _Evaluation:
     loss: torch.Tensor
     terms: torch.Tensor
     val_score: torch.Tensor = None
+    # The variables' version counters when they last held ``values``.
+    versions: tuple = None
 
 
 class _MemoClosure:
@@ -169,10 +171,17 @@ class _MemoClosure:
         return entry.loss
 
     def current(self):
+        # Every in-place change of a tensor (an optimizer's step, a copy)
+        # bumps its version counter: unchanged counters are unchanged values,
+        # found without comparing (a start's check looks five times).
+        versions = tuple(p._version for p in self.params)
         for entry in self.cache:
-            if all(torch.equal(p, v) for p, v in zip(self.params, entry.values)):
+            if entry.versions == versions or all(
+                    torch.equal(p, v) for p, v in zip(self.params, entry.values)):
+                entry.versions = versions
                 return entry
         entry = self._evaluate()
+        entry.versions = versions
         self.cache = [entry] + self.cache[: self.size - 1]
         return entry
 
