@@ -1,13 +1,16 @@
 """What every estimator of the package shares: parameters, atomic fits, weights, splits."""
 
 import enum
+import functools
 import math
 import warnings
 import weakref
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._engine import Schedule
@@ -122,6 +125,31 @@ def training_schedule(estimator, start):
         n_iter_no_change=estimator.n_iter_no_change,
         shuffle=estimator.shuffle,
     )
+
+
+def fit_generator(random_state):
+    """The torch generator of a fit (sketch signs, splits, shuffles), seeded from ``random_state``.
+
+    The seed is the first ``randint`` of :func:`sklearn.utils.check_random_state`,
+    so that a seeded estimator fits the same way every time; for an integer
+    it is computed once per value: seeding numpy's Mersenne Twister cost 0.1
+    ms, a twelfth of a diabetes fit (every fit of a grid search with a fixed
+    ``random_state``).
+    """
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
+        seed = _seed_of(int(random_state))
+    else:
+        seed = _first_draw(check_random_state(random_state))
+    return torch.Generator().manual_seed(seed)
+
+
+@functools.lru_cache(maxsize=1024)
+def _seed_of(random_state):
+    return _first_draw(check_random_state(random_state))
+
+
+def _first_draw(rng):
+    return int(rng.randint(np.iinfo(np.int32).max))
 
 
 def atomic_fit(estimator, fit, *args):

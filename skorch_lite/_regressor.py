@@ -10,12 +10,12 @@ from sklearn import get_config
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
+    fit_generator,
     ParamNamesOnce,
     TRAINING_CONSTRAINTS,
     record_training,
@@ -548,8 +548,7 @@ class TorchLinearRegressor(ParamNamesOnce, CallbackSupportMixin, RegressorMixin,
             # to max_iter iterations: each iteration is a task.
             max_iter *= data.Y.shape[1]
         tasks = FitTasks(self, X, y, sample_weight, max_iter=max_iter)
-        rng = check_random_state(self.random_state)
-        generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        generator = fit_generator(self.random_state)
         # Weights scaled to at most 1, and alpha alike, give the same
         # objective (fit's, or one chunk's, each normalized by its own total
         # weight) and loss_curve_; sums of weights of 1e-320 or 1e300 do not.

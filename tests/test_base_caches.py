@@ -1,4 +1,6 @@
-"""Parameter names read once per constructor (``_base.ParamNamesOnce``) stay exactly scikit-learn's."""
+"""What `_base` computes once and remembers: parameter names per constructor, seeds per integer random_state.
+
+Each must give exactly what scikit-learn computes every time."""
 
 import pytest
 from sklearn.base import BaseEstimator, clone
@@ -47,3 +49,21 @@ def test_varargs_in_a_constructor_still_raise_scikit_learns_error():
 
     with pytest.raises(RuntimeError, match="no varargs"):
         Bad._get_param_names()
+
+
+def test_an_integer_random_state_seeds_the_fit_as_scikit_learns_first_draw_does():
+    import numpy as np
+    import torch
+
+    from skorch_lite._base import fit_generator
+
+    for seed in (0, 7, np.int64(7), 2**32 - 1):
+        want = int(np.random.RandomState(seed).randint(np.iinfo(np.int32).max))
+        assert torch.equal(fit_generator(seed).get_state(),
+                           torch.Generator().manual_seed(want).get_state())
+    state = np.random.RandomState(3)
+    want = int(np.random.RandomState(3).randint(np.iinfo(np.int32).max))
+    assert torch.equal(fit_generator(state).get_state(),
+                       torch.Generator().manual_seed(want).get_state())
+    with pytest.raises(ValueError):
+        fit_generator(-1)
