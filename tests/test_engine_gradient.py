@@ -71,3 +71,4 @@ def test_closed_form_value_and_gradient_equal_autograd(n, p, k, dtype, sparse, w
         # differ by rounding.
         scale = float(torch.cat([g.reshape(-1) for g in want_grads]).abs().max())
         torch.testing.assert_close(got, want, rtol=rtol, atol=rtol * scale)
+
