@@ -45,7 +45,7 @@ class Objective:
         shard of the rows (:mod:`skorch_lite.distributed`); None is one process.
     """
 
-    def __init__(self, X, Y, w, precond, penalty, w_val=None, reducer=None):
+    def __init__(self, X, Y, w, precond, penalty, w_val=None, reducer=None, block_rows=None):
         self.X, self.Y, self.w, self.w_val = X, Y, w, w_val
         self.precond = precond
         self.reducer = reducer or LOCAL
@@ -55,18 +55,25 @@ class Objective:
         self.y_scale = precond.y_scale
         # Unit weights (the usual case) need no multiplication, nor its buffer.
         self.unit_weights = bool((w == 1).all())
+        # A private knob: tests make small problems take the blocked path.
+        self.block_rows = block_rows or fused_block_rows(X)
         if w_val is not None:
             val_mean = (w_val @ Y) / w_val.sum()
             self.val_total = w_val @ ((Y - val_mean) / self.y_scale) ** 2
 
-    def residual(self, theta, gamma, rows=None):
-        """Residuals in y's units, and the standardized coefficients."""
+    def _affine_map(self, theta, gamma):
+        """``(beta, coef, offset)``: the model in y's units, ``X @ coef + offset``."""
         pre = self.precond
         beta = pre.transform @ theta
-        X = self.X if rows is None else take_rows(self.X, rows)
-        Y = self.Y if rows is None else self.Y[rows]
         coef = beta * pre.y_scale
         offset = pre.y_mean + pre.y_scale * (pre.intercept_scale * gamma - pre.x_mean @ beta)
+        return beta, coef, offset
+
+    def residual(self, theta, gamma, rows=None):
+        """Residuals in y's units, and the standardized coefficients."""
+        beta, coef, offset = self._affine_map(theta, gamma)
+        X = self.X if rows is None else take_rows(self.X, rows)
+        Y = self.Y if rows is None else self.Y[rows]
         # In place: the product's backward does not need its output.
         return affine(X, coef, offset).sub_(Y), beta
 
@@ -76,6 +83,9 @@ class Objective:
         # 1e-160 would underflow, and 0 * inf from the penalty of a model
         # with huge coefficients (X of order 1e-160) would be NaN.
         data = weighted_squares(residual, None if self.unit_weights else w, 1 / self.y_scale)
+        return self._with_penalty(data, beta, scale)
+
+    def _with_penalty(self, data, beta, scale=1.0):
         if self.penalty.vanishes:
             return self.norm * scale * data
         return self.norm * (scale * data + self.penalty.terms(beta, 0))
@@ -106,25 +116,77 @@ class Objective:
         (scaled as :func:`._data.weighted_squares`, so that neither ``r`` of
         1e-160 nor ``y_scale`` of 1e150 leaves the dtype's range), then
         ``y_scale (X - x_mean)^T G`` in ``beta`` and ``transform^T`` of it.
+
+        Dense X larger than a block (:func:`fused_block_rows`) is read once
+        per evaluation instead of twice: each block's residuals, and their
+        product with the block, are formed while the block is in cache
+        (1,000,000 x 100 float32: 93 ms against 137 ms an evaluation). The
+        blocks' sums are accumulated in float64.
         """
         theta, gamma = params
-        pre = self.precond
         with torch.no_grad():
-            residual, beta = self.residual(theta, gamma)
-            terms = self.terms(residual, beta, self.w)
-            s = 1 / self.y_scale
-            G = (residual * s).mul_((2 * self.norm) * s)
-            if not self.unit_weights:
-                G.mul_(self.w[:, None])
-            g_offset = G.sum(0) * pre.y_scale
-            g_beta = _transposed_product(self.X, G) * pre.y_scale - pre.x_mean[:, None] * g_offset
-            if not self.penalty.vanishes:
-                g_beta += (2 * self.norm * self.penalty.alpha) * beta
-            return terms, residual, [pre.transform.T @ g_beta, pre.intercept_scale * g_offset]
+            if self.X.layout == torch.strided and self.X.shape[0] > self.block_rows:
+                terms, residual, g_sum, XtG, beta = self._blocked(theta, gamma)
+            else:
+                residual, beta = self.residual(theta, gamma)
+                terms = self.terms(residual, beta, self.w)
+                G = self._output_gradient(residual, None if self.unit_weights else self.w)
+                g_sum, XtG = G.sum(0), _transposed_product(self.X, G)
+            return terms, residual, self._chain(g_sum, XtG, beta)
+
+    def _output_gradient(self, residual, w):
+        """The objective's gradient in the residuals (a new buffer)."""
+        s = 1 / self.y_scale
+        G = (residual * s).mul_((2 * self.norm) * s)
+        return G if w is None else G.mul_(w[:, None])
+
+    def _chain(self, g_sum, XtG, beta):
+        """The gradient in ``(theta, gamma)`` from ``G.sum(0)`` and ``X.T @ G``."""
+        pre = self.precond
+        g_offset = g_sum * pre.y_scale
+        g_beta = XtG * pre.y_scale - pre.x_mean[:, None] * g_offset
+        if not self.penalty.vanishes:
+            g_beta += (2 * self.norm * self.penalty.alpha) * beta
+        return [pre.transform.T @ g_beta, pre.intercept_scale * g_offset]
+
+    def _blocked(self, theta, gamma):
+        """:meth:`value_and_grad`'s sums over row blocks of a dense X, each block read once."""
+        X, Y = self.X, self.Y
+        beta, coef, offset = self._affine_map(theta, gamma)
+        w = None if self.unit_weights else self.w
+        s = 1 / self.y_scale
+        residual = torch.empty_like(Y)
+        f64 = dict(dtype=torch.float64, device=X.device)
+        data = torch.zeros(Y.shape[1], **f64)
+        g_sum = torch.zeros_like(data)
+        XtG = torch.zeros(X.shape[1], Y.shape[1], **f64)
+        for start in range(0, X.shape[0], self.block_rows):
+            rows = slice(start, start + self.block_rows)
+            block, w_block = X[rows], None if w is None else w[rows]
+            r = torch.addmm(offset, block, coef, out=residual[rows]).sub_(Y[rows])
+            data += weighted_squares(r, w_block, s).double()
+            G = self._output_gradient(r, w_block)
+            g_sum += G.sum(0).double()
+            XtG += (G.T @ block).T.double()
+        dtype = X.dtype
+        terms = self._with_penalty(data.to(dtype), beta)
+        return terms, residual, g_sum.to(dtype), XtG.to(dtype), beta
 
     def validation_score(self, residual):
         """Mean over targets of R^2 on the validation rows."""
         return r2_from_sums(self.w_val @ (residual / self.y_scale) ** 2, self.val_total).mean()
+
+
+# The rows of a block of X that value_and_grad reads once for both of its
+# products: 2 MB, the L2 cache of a core here (1,000,000 x 100 float32,
+# an evaluation: 90-95 ms in blocks of 4,096-8,192 rows, 106 ms of 16,384,
+# 137 ms unblocked).
+FUSED_BLOCK_BYTES = 2 << 20
+
+
+def fused_block_rows(X):
+    """Rows of X per block of :meth:`Objective.value_and_grad` (at least 1024)."""
+    return max(1024, FUSED_BLOCK_BYTES // max(1, X.shape[1] * X.element_size()))
 
 
 def _transposed_product(X, G):

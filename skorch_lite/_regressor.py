@@ -576,7 +576,9 @@ class TorchLinearRegressor(ParamNamesOnce, CallbackSupportMixin, RegressorMixin,
         precond, stream, optimizer_state, extra = self._change_of_variables(call)
         if datafit is None:
             objective = Objective(data.X, data.Y, call.w_train, precond, call.penalty,
-                                  w_val=call.w_val, reducer=call.reducer)
+                                  w_val=call.w_val, reducer=call.reducer,
+                                  # A private knob: tests make small X take the blocked path.
+                                  block_rows=getattr(self, "_block_rows", None))
         else:
             objective = DatafitObjective(data.X, data.Y, call.w_train, precond, call.penalty,
                                          datafit, extra, w_val=call.w_val, reducer=call.reducer)
