@@ -111,9 +111,11 @@ class _NormalEquations:
 
     Without a penalty (``alpha == 0``) its terms are skipped rather than
     multiplied by zero: the same sums (``x + 0`` is ``x``), but no operations
-    on ``beta``, and no ``0 * inf`` when ``beta`` squared overflows (a column
-    of X of scale 1e-160 has coefficients of 1e160): that NaN objective never
-    passed the stopping test, and the iteration ran to ``max_iter``.
+    on ``beta``, and no ``0 * inf`` where ``beta`` overflows squared or
+    multiplied by ``transform^T`` (a column of X of scale 1e-160 has
+    coefficients of 1e160): every step was then NaN, hence zero, and the
+    NaN objective never passed the stopping test, so the iteration ran to
+    ``max_iter`` and returned the start unchanged.
     """
 
     def __init__(self, transform, X, w, alpha, x_mean, reducer):
