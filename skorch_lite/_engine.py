@@ -264,12 +264,12 @@ class _MemoClosure:
             p.grad = None
         closed_form = getattr(self.objective, "value_and_grad", None)
         if closed_form is not None:
-            terms, outputs, grads = closed_form(self.params)
+            terms, outputs, grads = closed_form(self.params)  # new tensors: no copies
         else:
             with torch.enable_grad():
                 terms, outputs = self.objective.forward(self.params)
                 terms.sum().backward()
-            grads = [p.grad for p in self.params]
+            grads = [p.grad.clone() for p in self.params]
         val_score = None
         if self.objective.w_val is not None:
             val_score = self.objective.validation_score(outputs.detach())
@@ -278,7 +278,7 @@ class _MemoClosure:
         terms = reduce(terms.detach())
         return _Evaluation(
             values=[p.detach().clone() for p in self.params],
-            grads=[reduce(g.clone()) for g in grads],
+            grads=[reduce(g) for g in grads],
             loss=terms.sum(),
             terms=terms,
             val_score=val_score,
