@@ -221,6 +221,8 @@ class _Evaluation:
     val_score: torch.Tensor = None
     # The variables' version counters when they last held ``values``.
     versions: tuple = None
+    # The run's watched value of this point (see _Run.watched), once computed.
+    watched: float = None
 
 
 class _MemoClosure:
@@ -479,9 +481,10 @@ class _Run:
         # Compared in y's units, as loss_curve_ reports the objective: with
         # several targets of different variances, the standardized sum ranks
         # points otherwise.
-        if self.validating:
-            return -float(entry.val_score)
-        return float(entry.terms @ self.y_var)
+        if entry.watched is None:
+            entry.watched = (-float(entry.val_score) if self.validating
+                             else float(entry.terms @ self.y_var))
+        return entry.watched
 
     def _check_start(self):
         """Offer the start as the best model; whether it already meets the stopping rule."""
@@ -490,7 +493,7 @@ class _Run:
         # full-batch step or for the mini-batch patience).
         if self.stop_early and not self.validating:
             start = self.watched(memo.current())
-            self.best.offer(start, self.params)
+            self.best.offer(start, memo.current().values)
             if not self.full_batch:
                 # A constant step leaves mini-batch training at a noise floor:
                 # the last epoch is not always the best, and may even be worse
@@ -534,7 +537,8 @@ class _Run:
             # and lost at larger steps.)
             restart_momentum(optimizer)
         self.previous_loss = entry.loss
-        self.last = (iteration, [p.detach().clone() for p in params])
+        # The evaluation's own copy of the point (entry.values is never changed).
+        self.last = (iteration, entry.values)
         return entry
 
     def record(self, iteration, entry, progress):
@@ -545,7 +549,7 @@ class _Run:
         if self.validating:
             result.validation_scores.append(float(entry.val_score))
         if self.stop_early:
-            self.best.offer(self.watched(entry), self.params)
+            self.best.offer(self.watched(entry), entry.values)
         progress.update(iteration, result.loss_curve[-1],
                         result.validation_scores[-1] if self.validating else None)
 
@@ -590,7 +594,8 @@ class _Run:
         if self.stop_early and n_iter > 0:
             # The interrupt may have come before the last completed
             # iteration was offered (evaluated already: a cache hit).
-            self.best.offer(self.watched(self.memo.current()), self.params)
+            entry = self.memo.current()
+            self.best.offer(self.watched(entry), entry.values)
 
     def finish(self, progress):
         """The model kept (the best, where that rule applies), judged and reported."""
