@@ -160,7 +160,11 @@ def atomic_fit(estimator, fit, *args):
     """
     saved = fitted_state(estimator)
     try:
-        return fit(*args)
+        # Called under torch.inference_mode, the engine's variables would be
+        # inference tensors: no version counters, no gradient (the training
+        # is the fit's own business, as under torch.no_grad).
+        with torch.inference_mode(False):
+            return fit(*args)
     except NothingCompleted:
         restore_fitted(estimator, saved)
         warnings.warn(

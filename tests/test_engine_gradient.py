@@ -92,3 +92,14 @@ def _magnitudes(objective, residual, beta):
     g_beta += pre.x_mean.to(f64).abs()[:, None] * g_sum
     g_beta += 2 * float(objective.norm) * objective.penalty.alpha * beta.to(f64).abs()
     return [pre.transform.to(f64).abs().T @ g_beta, abs(pre.intercept_scale) * g_sum]
+
+
+def test_only_dense_x_on_a_cpu_with_more_rows_than_a_block_is_read_in_blocks():
+    from skorch_lite._engine import reads_in_blocks
+
+    dense = torch.zeros(10, 3)
+    assert reads_in_blocks(dense, 4) and not reads_in_blocks(dense, 10)
+    assert not reads_in_blocks(dense.to_sparse_csr(), 4)
+    # Another device (a GPU; "meta" stands in for one here) reads X whole:
+    # blocks sized for a CPU cache would be thousands of kernel launches.
+    assert not reads_in_blocks(torch.zeros(10, 3, device="meta"), 4)
