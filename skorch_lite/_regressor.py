@@ -31,7 +31,7 @@ from ._base import (
 )
 from ._callbacks import FitTasks, linear_model_snapshot, loss_round_snapshot
 from ._devices import fit_threads, resolve_device
-from ._engine import Objective, Schedule, TrainResult, r2_from_sums, train
+from ._engine import Schedule, TrainResult, train
 from ._inputs import (
     ArraySpace,
     FitInputs,
@@ -49,6 +49,7 @@ from ._precondition import fit_preconditioner
 from ._progress import Progress, RoundsProgress
 from ._reduce import LOCAL
 from ._solvers import stochastic_only
+from ._squared_error import Objective, r2_from_sums
 from ._state import tensors_from_numpy, tensors_to_numpy
 from ._stopping import objective_value
 from ._stream import update_stream

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 from hypothesis import given, strategies as st
 
-from skorch_lite._engine import Objective
+from skorch_lite._squared_error import Objective
 from skorch_lite._inputs import sparse_as_tensor
 from skorch_lite._penalty import L2
 from skorch_lite._precondition import fit_preconditioner
@@ -95,7 +95,7 @@ def _magnitudes(objective, residual, beta):
 
 
 def test_only_dense_x_on_a_cpu_with_more_rows_than_a_block_is_read_in_blocks():
-    from skorch_lite._engine import reads_in_blocks
+    from skorch_lite._squared_error import reads_in_blocks
 
     dense = torch.zeros(10, 3)
     assert reads_in_blocks(dense, 4) and not reads_in_blocks(dense, 10)
