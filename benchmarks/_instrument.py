@@ -28,22 +28,38 @@ _FORWARDS = {torch.addmm, torch.Tensor.addmm}
 
 
 class PassCounter(TorchFunctionMode):
-    """Count torch matmuls that read the memory starting at ``data_ptr``."""
+    """Count the passes over X's memory (``data_ptr`` up to ``data_ptr + nbytes``) of torch matmuls.
 
-    def __init__(self, data_ptr):
+    A product reading rows of X (a view into its memory: the whole of X, or
+    one of the row blocks the engine reads a large X in) counts the fraction
+    of X it reads, so the blocks of one evaluation add up to one pass.
+    """
+
+    def __init__(self, data_ptr, nbytes):
         super().__init__()
-        self.data_ptr = data_ptr
-        self.passes = 0
+        self.start, self.end = data_ptr, data_ptr + nbytes
+        self.nbytes = nbytes
+        self.read = 0.0
+
+    @property
+    def passes(self):
+        """Passes so far: whole when the fractions add up to one, else to 2 decimals."""
+        whole = round(self.read)
+        return whole if abs(self.read - whole) < 1e-9 else round(self.read, 2)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        # The engine's forward is an addmm (counted always); its backward
-        # product runs with grad mode off and is not counted, so a forward +
-        # backward counts once. Other products over X count when grad is on.
+        # The engine's forward is an addmm (counted always); its products
+        # with X's transpose (the gradient: autograd's backward, or the
+        # closed form reading the block again while it is in cache) run with
+        # grad mode off and are not counted, so an evaluation counts once.
+        # Other products over X count when grad is on.
         counted = func in _FORWARDS or (func in _MATMULS and torch.is_grad_enabled())
-        if counted and any(
-            isinstance(a, torch.Tensor) and a.data_ptr() == self.data_ptr for a in args
-        ):
-            self.passes += 1
+        if counted:
+            for a in args:
+                if (isinstance(a, torch.Tensor) and a.layout == torch.strided
+                        and self.start <= a.data_ptr() < self.end):
+                    self.read += a.numel() * a.element_size() / self.nbytes
+                    break
         return func(*args, **(kwargs or {}))
 
 

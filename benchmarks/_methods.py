@@ -82,7 +82,7 @@ class Torch:
         budget = w.torch_iter_budget
         # One fit with probes: passes and the exact excess of every iterate.
         probe = IterationLog()
-        probe.counter = PassCounter(w.X.ctypes.data)
+        probe.counter = PassCounter(w.X.ctypes.data, w.X.nbytes)
         with probe.counter, record_iterations(probe, keep_iterates=True), \
                 warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -5,13 +5,14 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.callback import CallbackSupportMixin, with_callbacks
-from sklearn.utils import check_random_state
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._base import (
+    fit_generator,
+    ParamNamesOnce,
     TRAINING_CONSTRAINTS,
     record_training,
     NothingCompleted,
@@ -50,7 +51,7 @@ from ._stream import update_stream
 PROGRESS_HEADER = "Loss: log loss + penalty, per unit of sample weight."
 
 
-class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+class TorchLinearClassifier(ParamNamesOnce, CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Logistic (two classes) and softmax (more classes) regression trained by PyTorch.
 
     Fitting minimizes the weighted, L2-penalized log loss
@@ -489,8 +490,7 @@ class TorchLinearClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator
         tasks = FitTasks(self, X, y, sample_weight, max_iter=schedule.max_iter)
         space = ArraySpace.of(X)
         with fit_threads(data.X):
-            rng = check_random_state(self.random_state)
-            generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+            generator = fit_generator(self.random_state)
             # The class weights multiply the sample weights scaled to at most
             # 1: times subnormal ones (1e-320) they kept 5 digits.
             weights, alpha, factor = scaled_weights(

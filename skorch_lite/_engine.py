@@ -1,114 +1,20 @@
 """The training engine: pure torch, no scikit-learn.
 
-The objective is the weighted ridge least-squares loss of the standardized
-problem, written in the preconditioned variables of :mod:`._precondition`:
-
-    J(theta, gamma) = sum_t [ sum_i w_i r_it^2 + alpha ||beta_std_t||^2 ] / (k sum_i w_i)
-
-J is 1 at the zero model (with an intercept) and its Hessian is (close to) the
-identity, so one stopping rule and one set of learning rates serve every data
-set. The loop reads top to bottom: step, evaluate the accepted point, record,
-decide whether to stop (the rules are in :mod:`._stopping`).
+It minimizes an objective of the standardized problem in the preconditioned
+variables of :mod:`._precondition` (squared error's in :mod:`._squared_error`,
+other losses' in :mod:`._newton`, the log loss's in :mod:`._logistic`): 1 at
+the model predicting the mean, its Hessian (close to) the identity, so one
+stopping rule and one set of learning rates serve every data set. The loop
+reads top to bottom: step, evaluate the accepted point, record, decide
+whether to stop (the rules are in :mod:`._stopping`).
 """
 
 from dataclasses import dataclass, field, replace
 
 import torch
 
-from ._data import affine, take_rows, weighted_squares
 from ._solvers import load_state, make_optimizer, restart_momentum
-from ._reduce import LOCAL
 from ._stopping import BestSeen, Certificate, Divergence, Stopper
-
-
-class Objective:
-    """Weighted ridge least squares of one problem, in standardized units.
-
-    Residuals are computed against the caller's targets, in their units, so
-    that no standardized copy of y is kept; the per-target sums of squares
-    are divided by the target variances instead.
-
-    Parameters
-    ----------
-    X : Tensor of shape (n_samples, n_features)
-    Y : Tensor of shape (n_samples, n_targets)
-        Targets, as given.
-    w : Tensor of shape (n_samples,)
-        Training weights (zero on rows held out for validation).
-    precond : Preconditioner
-    penalty : L2
-        The penalty of :mod:`._penalty`, on the standardized coefficients.
-    w_val : Tensor of shape (n_samples,), default=None
-        Weights of the validation rows, for early stopping.
-    reducer : Reducer, default=None
-        Sums the data terms and gradients of processes that each hold a
-        shard of the rows (:mod:`skorch_lite.distributed`); None is one process.
-    """
-
-    def __init__(self, X, Y, w, precond, penalty, w_val=None, reducer=None):
-        self.X, self.Y, self.w, self.w_val = X, Y, w, w_val
-        self.precond = precond
-        self.reducer = reducer or LOCAL
-        self.penalty = penalty.share(self.reducer)
-        n_targets = Y.shape[1]
-        self.norm = 1.0 / (n_targets * self.reducer.sum(w.sum()))
-        self.y_scale = precond.y_scale
-        # Unit weights (the usual case) need no multiplication, nor its buffer.
-        self.unit_weights = bool((w == 1).all())
-        if w_val is not None:
-            val_mean = (w_val @ Y) / w_val.sum()
-            self.val_total = w_val @ ((Y - val_mean) / self.y_scale) ** 2
-
-    def residual(self, theta, gamma, rows=None):
-        """Residuals in y's units, and the standardized coefficients."""
-        pre = self.precond
-        beta = pre.transform @ theta
-        X = self.X if rows is None else take_rows(self.X, rows)
-        Y = self.Y if rows is None else self.Y[rows]
-        coef = beta * pre.y_scale
-        offset = pre.y_mean + pre.y_scale * (pre.intercept_scale * gamma - pre.x_mean @ beta)
-        # In place: the product's backward does not need its output.
-        return affine(X, coef, offset).sub_(Y), beta
-
-    def terms(self, residual, beta, w, scale=1.0):
-        """Per-target objective; ``scale`` reweights a mini-batch to estimate the total."""
-        # Residuals are standardized before squaring: squares of y of order
-        # 1e-160 would underflow, and 0 * inf from the penalty of a model
-        # with huge coefficients (X of order 1e-160) would be NaN.
-        data = weighted_squares(residual, None if self.unit_weights else w, 1 / self.y_scale)
-        if self.penalty.vanishes:
-            return self.norm * scale * data
-        return self.norm * (scale * data + self.penalty.terms(beta, 0))
-
-    # Squared error has no variables beyond the coefficients and intercept.
-    extra_params = ()
-
-    @property
-    def report_scale(self):
-        """Per-target factors from these standardized terms to ``loss_curve_``'s units."""
-        return self.y_scale**2
-
-    def forward(self, params, rows=None, scale=1.0):
-        """Per-target objective over ``rows`` (all when None), and the residuals."""
-        theta, gamma = params
-        residual, beta = self.residual(theta, gamma, rows)
-        w = self.w if rows is None else self.w[rows]
-        return self.terms(residual, beta, w, scale), residual
-
-    def validation_score(self, residual):
-        """Mean over targets of R^2 on the validation rows."""
-        return r2_from_sums(self.w_val @ (residual / self.y_scale) ** 2, self.val_total).mean()
-
-
-def r2_from_sums(ss_res, ss_tot):
-    """R^2 per target from residual and total sums of squares.
-
-    A constant target scores 1 when predicted exactly and 0 otherwise, as
-    :func:`sklearn.metrics.r2_score` does.
-    """
-    varies = ss_tot > 0
-    r2 = 1 - ss_res / torch.where(varies, ss_tot, torch.ones_like(ss_tot))
-    return torch.where(varies, r2, (ss_res == 0).to(ss_res))
 
 
 @dataclass
@@ -118,6 +24,10 @@ class _Evaluation:
     loss: torch.Tensor
     terms: torch.Tensor
     val_score: torch.Tensor = None
+    # The variables' version counters when they last held ``values``.
+    versions: tuple = None
+    # The run's watched value of this point (see _Run.watched), once computed.
+    watched: float = None
 
 
 class _MemoClosure:
@@ -142,19 +52,31 @@ class _MemoClosure:
         return entry.loss
 
     def current(self):
+        # Every in-place change of a tensor (an optimizer's step, a copy)
+        # bumps its version counter: unchanged counters are unchanged values,
+        # found without comparing (a start's check looks five times).
+        versions = tuple(p._version for p in self.params)
         for entry in self.cache:
-            if all(torch.equal(p, v) for p, v in zip(self.params, entry.values)):
+            if entry.versions == versions or all(
+                    torch.equal(p, v) for p, v in zip(self.params, entry.values)):
+                entry.versions = versions
                 return entry
         entry = self._evaluate()
+        entry.versions = versions
         self.cache = [entry] + self.cache[: self.size - 1]
         return entry
 
     def _evaluate(self):
         for p in self.params:
             p.grad = None
-        with torch.enable_grad():
-            terms, outputs = self.objective.forward(self.params)
-            terms.sum().backward()
+        closed_form = getattr(self.objective, "value_and_grad", None)
+        if closed_form is not None:
+            terms, outputs, grads = closed_form(self.params)  # new tensors: no copies
+        else:
+            with torch.enable_grad():
+                terms, outputs = self.objective.forward(self.params)
+                terms.sum().backward()
+            grads = [p.grad.clone() for p in self.params]
         val_score = None
         if self.objective.w_val is not None:
             val_score = self.objective.validation_score(outputs.detach())
@@ -163,7 +85,7 @@ class _MemoClosure:
         terms = reduce(terms.detach())
         return _Evaluation(
             values=[p.detach().clone() for p in self.params],
-            grads=[reduce(p.grad.clone()) for p in self.params],
+            grads=[reduce(g) for g in grads],
             loss=terms.sum(),
             terms=terms,
             val_score=val_score,
@@ -364,9 +286,10 @@ class _Run:
         # Compared in y's units, as loss_curve_ reports the objective: with
         # several targets of different variances, the standardized sum ranks
         # points otherwise.
-        if self.validating:
-            return -float(entry.val_score)
-        return float(entry.terms @ self.y_var)
+        if entry.watched is None:
+            entry.watched = (-float(entry.val_score) if self.validating
+                             else float(entry.terms @ self.y_var))
+        return entry.watched
 
     def _check_start(self):
         """Offer the start as the best model; whether it already meets the stopping rule."""
@@ -375,7 +298,7 @@ class _Run:
         # full-batch step or for the mini-batch patience).
         if self.stop_early and not self.validating:
             start = self.watched(memo.current())
-            self.best.offer(start, self.params)
+            self.best.offer(start, memo.current().values)
             if not self.full_batch:
                 # A constant step leaves mini-batch training at a noise floor:
                 # the last epoch is not always the best, and may even be worse
@@ -419,7 +342,8 @@ class _Run:
             # and lost at larger steps.)
             restart_momentum(optimizer)
         self.previous_loss = entry.loss
-        self.last = (iteration, [p.detach().clone() for p in params])
+        # The evaluation's own copy of the point (entry.values is never changed).
+        self.last = (iteration, entry.values)
         return entry
 
     def record(self, iteration, entry, progress):
@@ -430,7 +354,7 @@ class _Run:
         if self.validating:
             result.validation_scores.append(float(entry.val_score))
         if self.stop_early:
-            self.best.offer(self.watched(entry), self.params)
+            self.best.offer(self.watched(entry), entry.values)
         progress.update(iteration, result.loss_curve[-1],
                         result.validation_scores[-1] if self.validating else None)
 
@@ -475,7 +399,8 @@ class _Run:
         if self.stop_early and n_iter > 0:
             # The interrupt may have come before the last completed
             # iteration was offered (evaluated already: a cache hit).
-            self.best.offer(self.watched(self.memo.current()), self.params)
+            entry = self.memo.current()
+            self.best.offer(self.watched(entry), entry.values)
 
     def finish(self, progress):
         """The model kept (the best, where that rule applies), judged and reported."""

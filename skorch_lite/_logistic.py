@@ -84,7 +84,7 @@ def log_probabilities(raw, binary):
 class LogLossObjective:
     """The penalized log loss normalized by the total weight, for :func:`._engine.train`.
 
-    The same interface as :class:`._engine.Objective`: ``forward`` returns
+    The same interface as :class:`._squared_error.Objective`: ``forward`` returns
     the objective (a 1-element tensor) and the raw predictions,
     ``validation_score`` the weighted accuracy on the validation rows.
     """

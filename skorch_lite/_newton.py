@@ -34,11 +34,12 @@ import torch
 
 from ._convexity import downward_curvature, unbounded_below
 from ._data import affine, take_rows
-from ._engine import TrainResult, r2_from_sums, rows_in_every_process
+from ._engine import TrainResult, rows_in_every_process
 from ._losses import check_finite_loss, finiteness_hint
 from ._precondition import fit_preconditioner
 from ._reduce import LOCAL
 from ._rounds import Rounds
+from ._squared_error import r2_from_sums
 
 # Smoothing continuation: each round divides delta by this.
 DELTA_SHRINK = 10.0
@@ -47,7 +48,7 @@ DELTA_SHRINK = 10.0
 class DatafitObjective:
     """``(sum_i w_i sum_t loss(y_it, raw_it) + alpha ||W||^2) / (k unit sum_i w_i)``.
 
-    The same interface as :class:`._engine.Objective` (``forward``,
+    The same interface as :class:`._squared_error.Objective` (``forward``,
     ``report_scale``, ``extra_params``, ``validation_score``). ``unit``
     standardizes it as squared error's objective is (the null model scores
     about 1): the stopping rule's floors, the divergence limit and Adam's

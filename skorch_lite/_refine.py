@@ -59,7 +59,7 @@ def refined_start(theta0, transform, X, Y, w, alpha, x_mean, y_mean, y_scale, to
     Returns
     -------
     theta : Tensor of shape (rank, n_targets), float64
-        ``theta0`` itself when the iteration produced anything non-finite.
+        ``theta0``'s values when the iteration produced anything non-finite.
 
     Examples
     --------
@@ -74,45 +74,79 @@ def refined_start(theta0, transform, X, Y, w, alpha, x_mean, y_mean, y_scale, to
     """
     X = X.double()
     w = w.double()[:, None]
-
-    def fitted(theta):
-        beta = transform @ theta
-        return X @ beta - x_mean @ beta, beta
-
-    def half_gradient(error, beta):
-        data = reducer.sum(_centred_t(X, w * error, x_mean))
-        return transform.T @ data + alpha * (transform.T @ beta)
-
+    equations = _NormalEquations(transform, X, w, alpha, x_mean, reducer)
     theta = theta0.clone()
-    fit, beta = fitted(theta)
-    error = fit - (Y.double() - y_mean) / y_scale
-    residual = -half_gradient(error, beta)
-    floor = _FLOOR**2 * float(reducer.sum(w.sum()))
+    beta = transform @ theta
+    error = equations.fitted(beta) - (Y.double() - y_mean) / y_scale
+    residual = -equations.half_gradient(error, beta)
+    # A tensor rather than a float: no host sync before the first test.
+    floor = _FLOOR**2 * reducer.sum(w.sum())
     direction = residual.clone()
-    squares = (residual * residual).sum(0)
+    squares = _column_dots(residual, residual)
     for _ in range(max_iter):
-        objective = reducer.sum((w * error * error).sum(0)) + alpha * (beta * beta).sum(0)
+        objective = equations.objective(error, beta)
         if bool((squares <= (tol / _MARGIN * objective).clamp(min=floor)).all()):
             break
-        fit, step_beta = fitted(direction)
-        product = half_gradient(fit, step_beta)
-        curvature = (direction * product).sum(0)
+        step_beta = transform @ direction
+        fit = equations.fitted(step_beta)
+        product = equations.half_gradient(fit, step_beta)
+        curvature = _column_dots(direction, product)
         # Columns already solved (no curvature left along them) stay put.
-        step = torch.where(curvature > 0, squares / curvature, torch.zeros_like(squares))
-        theta += step * direction
-        error += step * fit
-        beta += step * step_beta
-        residual -= step * product
-        previous, squares = squares, (residual * residual).sum(0)
-        direction = residual + torch.where(previous > 0, squares / previous,
-                                           torch.zeros_like(squares)) * direction
-    return theta if bool(torch.isfinite(theta).all()) else theta0
+        step = torch.where(curvature > 0, squares / curvature, 0.0)
+        # In place, and a product then a sum rather than addcmul_: addcmul
+        # fuses them (one rounding), which changed the iterates' last bits.
+        theta.add_(step * direction)
+        error.add_(step * fit)
+        if equations.penalized:
+            beta.add_(step * step_beta)
+        residual.sub_(step * product)
+        previous, squares = squares, _column_dots(residual, residual)
+        direction.mul_(torch.where(previous > 0, squares / previous, 0.0)).add_(residual)
+    # Chosen on the device: no host sync when the loop ran to max_iter.
+    return torch.where(torch.isfinite(theta).all(), theta, theta0)
 
 
-def _centred_t(X, u, x_mean):
-    """``(X - x_mean)^T u`` without forming the centred X.
+class _NormalEquations:
+    """Products with the standardized problem's matrix, its constants formed once.
 
-    As ``(u^T X)^T``: BLAS streams a row-major X faster that way (see
-    :class:`._data._Affine`).
+    Without a penalty (``alpha == 0``) its terms are skipped rather than
+    multiplied by zero: the same sums (``x + 0`` is ``x``), but no operations
+    on ``beta``, and no ``0 * inf`` where ``beta`` overflows squared or
+    multiplied by ``transform^T`` (a column of X of scale 1e-160 has
+    coefficients of 1e160): every step was then NaN, hence zero, and the
+    NaN objective never passed the stopping test, so the iteration ran to
+    ``max_iter`` and returned the start unchanged.
     """
-    return (u.T @ X).T - x_mean[:, None] * u.sum(0)
+
+    def __init__(self, transform, X, w, alpha, x_mean, reducer):
+        self.transform_t = transform.T
+        self.X, self.w, self.alpha, self.reducer = X, w, alpha, reducer
+        self.x_mean, self.x_mean_column = x_mean, x_mean[:, None]
+        self.penalized = alpha != 0
+
+    def fitted(self, beta):
+        """``(X - x_mean) beta``, X never copied centred."""
+        return self.X @ beta - self.x_mean @ beta
+
+    def half_gradient(self, fit, beta):
+        """``transform^T ((X - x_mean)^T w fit + alpha beta)``, summed over processes."""
+        u = self.w * fit
+        # As ``(u^T X)^T``: BLAS streams a row-major X faster that way (see
+        # :class:`._data._Affine`).
+        data = self.reducer.sum((u.T @ self.X).T - self.x_mean_column * u.sum(0))
+        product = self.transform_t @ data
+        if self.penalized:
+            product = product + self.alpha * (self.transform_t @ beta)
+        return product
+
+    def objective(self, error, beta):
+        """``sum(w error^2) + alpha ||beta||^2`` per target, summed over processes."""
+        objective = self.reducer.sum(_column_dots(self.w * error, error))
+        if self.penalized:
+            objective = objective + self.alpha * _column_dots(beta, beta)
+        return objective
+
+
+def _column_dots(a, b):
+    """``(a * b).sum(0)`` in one call: the same product and sum (the same bits)."""
+    return torch.linalg.vecdot(a, b, dim=0)

@@ -10,12 +10,13 @@ from sklearn import get_config
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
+    fit_generator,
+    ParamNamesOnce,
     TRAINING_CONSTRAINTS,
     record_training,
     NothingCompleted,
@@ -30,7 +31,7 @@ from ._base import (
 )
 from ._callbacks import FitTasks, linear_model_snapshot, loss_round_snapshot
 from ._devices import fit_threads, resolve_device
-from ._engine import Objective, Schedule, TrainResult, r2_from_sums, train
+from ._engine import Schedule, TrainResult, train
 from ._inputs import (
     ArraySpace,
     FitInputs,
@@ -48,12 +49,13 @@ from ._precondition import fit_preconditioner
 from ._progress import Progress, RoundsProgress
 from ._reduce import LOCAL
 from ._solvers import stochastic_only
+from ._squared_error import Objective, r2_from_sums
 from ._state import tensors_from_numpy, tensors_to_numpy
 from ._stopping import objective_value
 from ._stream import update_stream
 
 
-class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
+class TorchLinearRegressor(ParamNamesOnce, CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """Linear regression trained by PyTorch autograd: least squares, robust, quantile and GLM losses.
 
     The model is ``y = X @ coef_.T + intercept_``. Fitting minimizes the
@@ -547,8 +549,7 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             # to max_iter iterations: each iteration is a task.
             max_iter *= data.Y.shape[1]
         tasks = FitTasks(self, X, y, sample_weight, max_iter=max_iter)
-        rng = check_random_state(self.random_state)
-        generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        generator = fit_generator(self.random_state)
         # Weights scaled to at most 1, and alpha alike, give the same
         # objective (fit's, or one chunk's, each normalized by its own total
         # weight) and loss_curve_; sums of weights of 1e-320 or 1e300 do not.
@@ -576,7 +577,9 @@ class TorchLinearRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         precond, stream, optimizer_state, extra = self._change_of_variables(call)
         if datafit is None:
             objective = Objective(data.X, data.Y, call.w_train, precond, call.penalty,
-                                  w_val=call.w_val, reducer=call.reducer)
+                                  w_val=call.w_val, reducer=call.reducer,
+                                  # A private knob: tests make small X take the blocked path.
+                                  block_rows=getattr(self, "_block_rows", None))
         else:
             objective = DatafitObjective(data.X, data.Y, call.w_train, precond, call.penalty,
                                          datafit, extra, w_val=call.w_val, reducer=call.reducer)

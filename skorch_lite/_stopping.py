@@ -115,15 +115,16 @@ class Stopper:
 
 
 class BestSeen:
-    """The lowest value offered and a copy of the variables that gave it."""
+    """The lowest value offered and the variables' values that gave it."""
 
     def __init__(self):
         self.value, self.values = math.inf, None
 
-    def offer(self, value, params):
+    def offer(self, value, values):
+        """Keep ``values`` (tensors no one changes afterwards: an evaluation's own copy) if best."""
         # A NaN never wins: it compares False.
         if value < self.value:
-            self.value, self.values = value, [p.detach().clone() for p in params]
+            self.value, self.values = value, values
 
 
 class Divergence:

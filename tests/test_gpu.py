@@ -10,7 +10,7 @@ import pytest
 import sklearn
 import torch
 
-import skorch_lite._engine
+import skorch_lite._squared_error
 from skorch_lite import TorchLinearRegressor
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -46,8 +46,8 @@ def test_every_loss_fits_on_cuda_what_it_fits_on_cpu(loss):
 
 def test_cuda_tensor_trains_where_it_lives(monkeypatch):
     seen = []
-    original = skorch_lite._engine.affine
-    monkeypatch.setattr(skorch_lite._engine, "affine", lambda X, B, c: seen.append(X) or original(X, B, c))
+    original = skorch_lite._squared_error.affine
+    monkeypatch.setattr(skorch_lite._squared_error, "affine", lambda X, B, c: seen.append(X) or original(X, B, c))
     X, y = (torch.as_tensor(a, device="cuda", dtype=torch.float32) for a in _data())
     reg = TorchLinearRegressor(device="auto").fit(X, y)
     assert seen and all(t.is_cuda and t.data_ptr() == X.data_ptr() for t in seen)

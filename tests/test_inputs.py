@@ -10,7 +10,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 
-import skorch_lite._engine
+import skorch_lite._squared_error
 import skorch_lite._precondition
 from skorch_lite import TorchLinearRegressor
 
@@ -23,13 +23,13 @@ needs_array_api = pytest.mark.skipif(
 def seen_by_engine(monkeypatch):
     """Every X the engine multiplies by, as the engine saw it."""
     seen = []
-    original = skorch_lite._engine.affine
+    original = skorch_lite._squared_error.affine
 
     def spy(X, B, c):
         seen.append(X)
         return original(X, B, c)
 
-    monkeypatch.setattr(skorch_lite._engine, "affine", spy)
+    monkeypatch.setattr(skorch_lite._squared_error, "affine", spy)
     return seen
 
 

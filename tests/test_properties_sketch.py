@@ -2,7 +2,9 @@
 
 The private knob ``_sketch_rows`` makes problems of a few dozen rows take
 the sketch branch of the preconditioner (a CountSketch of ~2p rows), the
-branch every data set above 2000 rows takes. Designs are the ones users
+branch every data set above 2000 rows takes; ``_block_rows`` makes the
+engine's evaluations read X in blocks of a few rows, as they read dense X
+above 2 MB. Designs are the ones users
 really have: one-hot blocks beside an intercept, duplicated, zero, constant
 and shifted columns, more features than rows, weights spanning 1e20 with
 zeros. The reference is the exact weighted minimum-norm solution computed in
@@ -102,10 +104,11 @@ def objective(X, y, w, alpha, coef, intercept):
     sketched=st.booleans(),
     sparse=st.booleans(),
     n_targets=st.integers(1, 2),
+    blocked=st.booleans(),
     seed=st.integers(0, 2**16),
 )
 def test_sketched_and_exact_fits_reach_the_minimum_norm_optimum(
-    kind, n, p, weight_kind, alpha, sketched, sparse, n_targets, seed
+    kind, n, p, weight_kind, alpha, sketched, sparse, n_targets, blocked, seed
 ):
     rng = np.random.default_rng(seed)
     X = design(kind, n, p, rng)
@@ -115,6 +118,8 @@ def test_sketched_and_exact_fits_reach_the_minimum_norm_optimum(
     est = TorchLinearRegressor(alpha=alpha, random_state=seed)
     if sketched:
         est._sketch_rows = 1  # the floor, 2 * n_features rows, unless that is every row
+    if blocked:
+        est._block_rows = 7  # evaluations read X in blocks, as above 2 MB
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         est.fit(sp.csr_matrix(X) if sparse else X, y, sample_weight=w)
