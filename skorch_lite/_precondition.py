@@ -228,7 +228,11 @@ def _target_magnitude(Y, reducer):
             "y holds values too large: their squares overflow float64 (|y| above ~1e150); "
             "rescale y (e.g. TransformedTargetRegressor)."
         )
-    return y_max.masked_fill(y_max == 0, 1.0)
+    # A unit of at least tiny / eps (1e-292): a subnormal largest |y| (a
+    # zero target beside rows of weight 0 holding 2e-313) made the inverse
+    # of the target's scale infinite, and the objective NaN.
+    floor = torch.finfo(torch.float64).tiny / torch.finfo(torch.float64).eps
+    return y_max.masked_fill(y_max == 0, 1.0).clamp_min(floor)
 
 
 def _x_mean(x_sums, weight_sum, fit_intercept):

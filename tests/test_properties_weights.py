@@ -73,3 +73,17 @@ def test_unit_weights_equal_no_weights(problem, alpha):
     ones = TorchLinearRegressor(alpha=alpha).fit(problem.X, problem.y, np.ones(len(problem.y)))
     none = TorchLinearRegressor(alpha=alpha).fit(problem.X, problem.y)
     assert_same_coefficients(ones, none, problem)
+
+
+def test_a_zero_weight_row_of_subnormal_y_beside_a_zero_target_changes_nothing():
+    # Found by the deep profile of test_weight_zero_equals_dropping_the_row:
+    # the largest |y| (2e-313, on the row of weight 0) was the target's unit,
+    # whose inverse overflowed: "Training diverged" with a NaN objective.
+    X = np.array([[-0.57735027], [0.78867513], [-0.21132487], [0.0]])
+    y = np.array([0.0, 0.0, 0.0, 2.22507386e-313])
+    w = np.array([1.0, 1.0, 1.0, 0.0])
+    for alpha in (0.0, 1.0):
+        padded = TorchLinearRegressor(alpha=alpha).fit(X, y, w)
+        dropped = TorchLinearRegressor(alpha=alpha).fit(X[:3], y[:3])
+        assert padded.coef_.tolist() == dropped.coef_.tolist() == [0.0]
+        assert padded.intercept_ == dropped.intercept_ == 0.0
