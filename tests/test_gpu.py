@@ -96,3 +96,31 @@ def test_array_api_dispatch_keeps_everything_on_the_gpu():
         pred = reg.predict(X)
         assert reg.coef_.is_cuda and pred.is_cuda
         assert isinstance(reg.score(X, y), float)
+
+
+def test_a_cuda_evaluation_reads_x_whole_not_in_cpu_cache_blocks():
+    # From the review of issue 13: blocks sized for a CPU core's cache would
+    # be two dozen kernel launches each, 4,600 an evaluation of 1M x 100.
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from skorch_lite._penalty import L2
+    from skorch_lite._precondition import fit_preconditioner
+
+    class CountOps(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            CountOps.n += 1
+            return func(*args, **(kwargs or {}))
+
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    X = torch.randn(1_000_000, 100, device="cuda", generator=gen)
+    Y = X[:, :1] + torch.randn(1_000_000, 1, device="cuda", generator=gen)
+    w = torch.ones(1_000_000, device="cuda")
+    precond = fit_preconditioner(X, Y, w, alpha=0.0, fit_intercept=True, sketch_size=5000,
+                                 generator=torch.Generator().manual_seed(0))
+    objective = skorch_lite._squared_error.Objective(X, Y, w, precond, L2(0.0))
+    theta = precond.theta0.to(X.dtype).clone()
+    with CountOps():
+        objective.value_and_grad([theta, torch.zeros(1, device="cuda")])
+    assert CountOps.n < 100  # 36 unblocked (counted on a CPU)
