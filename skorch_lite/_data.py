@@ -9,12 +9,10 @@ import torch
 
 
 class _Affine(torch.autograd.Function):
-    """``X @ B + c`` whose backward computes ``(G.T @ X).T`` rather than ``X.T @ G``.
+    """``X @ B + c`` whose backward forms ``X.T @ G`` with :func:`matmul_t`.
 
-    Both are X's transpose times the output gradient, but for a row-major X
-    BLAS streams ``G.T @ X`` about five times faster (0.05 s against 0.26 s
-    for 1,000,000 x 100 float32 on 2 cores): the backward then costs what
-    the forward does. X is saved by reference, never copied.
+    For a row-major X that streams X as fast as the forward does. X is saved
+    by reference, never copied.
     """
 
     @staticmethod
@@ -25,7 +23,7 @@ class _Affine(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (X,) = ctx.saved_tensors
-        return (grad.T @ X).T, grad.sum(0), None
+        return matmul_t(X, grad), grad.sum(0), None
 
 
 def affine(X, B, c):
@@ -160,10 +158,15 @@ def _sparse_shifted_moments(X, w, shift):
 
 
 def matmul_t(X, R):
-    """Return ``X.T @ R`` for a (n, k) ``R``, without forming ``X.T`` densely."""
+    """Return ``X.T @ R`` for a (n, k) ``R``, without forming ``X.T`` densely.
+
+    For a row-major dense X, as ``(R.T @ X).T``: BLAS streams X about eight
+    times faster that way (1,000,000 x 100 float32, 2 columns in R: 56 ms
+    against 420 ms a product).
+    """
     if X.layout != torch.strided:
         return torch.sparse.mm(X.t(), R)
-    return X.T @ R
+    return (R.T @ X).T
 
 
 def take_rows(X, rows):

@@ -15,6 +15,7 @@ objective, whether the fit converged.
 
 import torch
 
+from ._data import matmul_t
 from ._reduce import LOCAL
 
 # Relative size of the residual of the normal equations at which float64
@@ -131,9 +132,7 @@ class _NormalEquations:
     def half_gradient(self, fit, beta):
         """``transform^T ((X - x_mean)^T w fit + alpha beta)``, summed over processes."""
         u = self.w * fit
-        # As ``(u^T X)^T``: BLAS streams a row-major X faster that way (see
-        # :class:`._data._Affine`).
-        data = self.reducer.sum((u.T @ self.X).T - self.x_mean_column * u.sum(0))
+        data = self.reducer.sum(matmul_t(self.X, u) - self.x_mean_column * u.sum(0))
         product = self.transform_t @ data
         if self.penalized:
             product = product + self.alpha * (self.transform_t @ beta)
