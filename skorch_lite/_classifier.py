@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._base import (
     fit_generator,
     ParamNamesOnce,
+    ParamsValidatedOnce,
     TRAINING_CONSTRAINTS,
     record_training,
     NothingCompleted,
@@ -51,7 +52,8 @@ from ._stream import update_stream
 PROGRESS_HEADER = "Loss: log loss + penalty, per unit of sample weight."
 
 
-class TorchLinearClassifier(ParamNamesOnce, CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+class TorchLinearClassifier(ParamNamesOnce, ParamsValidatedOnce, CallbackSupportMixin, ClassifierMixin,
+                            BaseEstimator):
     """Logistic (two classes) and softmax (more classes) regression trained by PyTorch.
 
     Fitting minimizes the weighted, L2-penalized log loss

@@ -94,13 +94,11 @@ def refined_start(theta0, transform, X, Y, w, alpha, x_mean, y_mean, y_scale, to
         curvature = _column_dots(direction, product)
         # Columns already solved (no curvature left along them) stay put.
         step = torch.where(curvature > 0, squares / curvature, 0.0)
-        # In place, and a product then a sum rather than addcmul_: addcmul
-        # fuses them (one rounding), which changed the iterates' last bits.
-        theta.add_(step * direction)
-        error.add_(step * fit)
+        theta.addcmul_(step, direction)
+        error.addcmul_(step, fit)
         if equations.penalized:
-            beta.add_(step * step_beta)
-        residual.sub_(step * product)
+            beta.addcmul_(step, step_beta)
+        residual.addcmul_(step, product, value=-1)
         previous, squares = squares, _column_dots(residual, residual)
         direction.mul_(torch.where(previous > 0, squares / previous, 0.0)).add_(residual)
     # Chosen on the device: no host sync when the loop ran to max_iter.
@@ -121,17 +119,20 @@ class _NormalEquations:
 
     def __init__(self, transform, X, w, alpha, x_mean, reducer):
         self.transform_t = transform.T
-        self.X, self.w, self.alpha, self.reducer = X, w, alpha, reducer
+        self.X, self.alpha, self.reducer = X, alpha, reducer
+        # Unit weights (the usual case) are not multiplied by: two passes
+        # over the residuals an iteration.
+        self.w = None if bool((w == 1).all()) else w
         self.x_mean, self.x_mean_column = x_mean, x_mean[:, None]
         self.penalized = alpha != 0
 
     def fitted(self, beta):
-        """``(X - x_mean) beta``, X never copied centred."""
-        return self.X @ beta - self.x_mean @ beta
+        """``(X - x_mean) beta``, X never copied centred (the mean's product added by BLAS)."""
+        return torch.addmm(-(self.x_mean @ beta), self.X, beta)
 
     def half_gradient(self, fit, beta):
         """``transform^T ((X - x_mean)^T w fit + alpha beta)``, summed over processes."""
-        u = self.w * fit
+        u = fit if self.w is None else self.w * fit
         data = self.reducer.sum(matmul_t(self.X, u) - self.x_mean_column * u.sum(0))
         product = self.transform_t @ data
         if self.penalized:
@@ -140,7 +141,8 @@ class _NormalEquations:
 
     def objective(self, error, beta):
         """``sum(w error^2) + alpha ||beta||^2`` per target, summed over processes."""
-        objective = self.reducer.sum(_column_dots(self.w * error, error))
+        weighted = error if self.w is None else self.w * error
+        objective = self.reducer.sum(_column_dots(weighted, error))
         if self.penalized:
             objective = objective + self.alpha * _column_dots(beta, beta)
         return objective

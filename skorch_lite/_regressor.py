@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import (
     fit_generator,
     ParamNamesOnce,
+    ParamsValidatedOnce,
     TRAINING_CONSTRAINTS,
     record_training,
     NothingCompleted,
@@ -55,7 +56,8 @@ from ._stopping import objective_value
 from ._stream import update_stream
 
 
-class TorchLinearRegressor(ParamNamesOnce, CallbackSupportMixin, RegressorMixin, BaseEstimator):
+class TorchLinearRegressor(ParamNamesOnce, ParamsValidatedOnce, CallbackSupportMixin, RegressorMixin,
+                           BaseEstimator):
     """Linear regression trained by PyTorch autograd: least squares, robust, quantile and GLM losses.
 
     The model is ``y = X @ coef_.T + intercept_``. Fitting minimizes the
@@ -639,6 +641,7 @@ class TorchLinearRegressor(ParamNamesOnce, CallbackSupportMixin, RegressorMixin,
             # A private knob: tests of L-BFGS's iterations turn it off.
             refine=self.tol if self.solver == "lbfgs" and getattr(
                 self, "_refine_start", True) else None,
+            gram=True,
         )
         return precond, stream, optimizer_state, extra
 

@@ -1,4 +1,5 @@
-"""What `_base` computes once and remembers: parameter names per constructor, seeds per integer random_state.
+"""What `_base` computes once and remembers: parameter names per constructor, seeds per integer
+random_state, the parameter values last found valid.
 
 Each must give exactly what scikit-learn computes every time."""
 
@@ -67,3 +68,68 @@ def test_an_integer_random_state_seeds_the_fit_as_scikit_learns_first_draw_does(
                        torch.Generator().manual_seed(want).get_state())
     with pytest.raises(ValueError):
         fit_generator(-1)
+
+
+
+@pytest.mark.parametrize("Estimator", [TorchLinearRegressor, TorchLinearClassifier])
+@pytest.mark.filterwarnings("ignore")
+def test_parameters_are_validated_again_whenever_a_value_changes(Estimator, monkeypatch):
+    import numpy as np
+
+    import collections
+
+    import skorch_lite._base as base
+
+    monkeypatch.setattr(base, "_VALID", collections.OrderedDict())  # as in a fresh process
+    calls = []
+    original = BaseEstimator._validate_params
+    monkeypatch.setattr(BaseEstimator, "_validate_params",
+                        lambda self: calls.append(1) or original(self))
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    y = (X[:, 0] > 0).astype(int)
+    est = Estimator(max_iter=5)
+    est.fit(X, y)
+    est.fit(X, y)
+    assert len(calls) == 1
+    est.set_params(alpha=0.25)
+    est.fit(X, y)
+    assert len(calls) == 2
+    # The same value of another type is checked again.
+    est.tol = np.float32(1e-4)
+    est.fit(X, y)
+    est.tol = "1e-4"
+    with pytest.raises(ValueError, match="tol"):
+        est.fit(X, y)
+    est.tol = 1e-4
+    est.fit(X, y)
+    est.fit(X, y)
+    assert len(calls) == 5
+    # An attribute assigned directly, bypassing set_params, is seen too;
+    # an invalid value is checked (and refused) at every fit.
+    est.alpha = -1.0
+    with pytest.raises(ValueError, match="alpha"):
+        est.fit(X, y)
+    est.alpha = float("nan")
+    for _ in range(2):
+        with pytest.raises(ValueError, match="alpha"):
+            est.fit(X, y)
+    assert len(calls) == 8
+    # A clone, or any estimator of the class, with values found valid is not
+    # checked again; one with a value never seen is.
+    est.alpha = 0.0
+    clone(est).fit(X, y)
+    assert len(calls) == 9
+    clone(est).set_params(max_iter=6).fit(X, y)
+    assert len(calls) == 10
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_another_object_in_place_of_a_valid_one_is_validated_again():
+    import numpy as np
+
+    est = TorchLinearRegressor(max_iter=5, random_state=np.random.RandomState(0))
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    est.fit(X, X[:, 0])
+    est.random_state = "not a random state"
+    with pytest.raises(ValueError, match="random_state"):
+        est.fit(X, X[:, 0])

@@ -3,8 +3,8 @@
 The private knob ``_sketch_rows`` makes problems of a few dozen rows take
 the sketch branch of the preconditioner (a CountSketch of ~2p rows), the
 branch every data set above 2000 rows takes; ``_block_rows`` makes the
-engine's evaluations read X in blocks of a few rows, as they read dense X
-above 2 MB. Designs are the ones users
+engine's evaluations read X in blocks of a few rows, and the sketch takes its
+column moments chunk by chunk, as they read dense X above 8 MB. Designs are the ones users
 really have: one-hot blocks beside an intercept, duplicated, zero, constant
 and shifted columns, more features than rows, weights spanning 1e20 with
 zeros. The reference is the exact weighted minimum-norm solution computed in
@@ -13,6 +13,7 @@ problem stacked with ``sqrt(alpha) I``).
 """
 
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from _graded_reference import one_hot_basis, pair_basis, ridge
 from strategies import one_torch_thread  # noqa: F401 (autouse fixture)
 
+import skorch_lite._sketch as sketch_module
 from skorch_lite import TorchLinearRegressor
 
 DESIGNS = ["gaussian", "onehot", "duplicate", "zero", "constant", "shifted", "wide"]
@@ -119,8 +121,11 @@ def test_sketched_and_exact_fits_reach_the_minimum_norm_optimum(
     if sketched:
         est._sketch_rows = 1  # the floor, 2 * n_features rows, unless that is every row
     if blocked:
-        est._block_rows = 7  # evaluations read X in blocks, as above 2 MB
-    with warnings.catch_warnings(record=True) as caught:
+        est._block_rows = 7  # evaluations read X in blocks, as above 8 MB
+    # ... and the sketch takes X's moments chunk by chunk, as above 8 MB.
+    with warnings.catch_warnings(record=True) as caught, mock.patch.object(
+        sketch_module, "WHOLE_BYTES", 0 if blocked else sketch_module.WHOLE_BYTES
+    ):
         warnings.simplefilter("always", ConvergenceWarning)
         est.fit(sp.csr_matrix(X) if sparse else X, y, sample_weight=w)
     coef, intercept = reference(X, y, w, alpha)

@@ -54,7 +54,7 @@ def test_closed_form_value_and_gradient_equal_autograd(n, p, k, dtype, sparse, w
         X_t, Y_t, w_t, alpha=alpha, fit_intercept=fit_intercept,
         sketch_size=max(2, n // 3) if sketch else 2000,
         generator=torch.Generator().manual_seed(seed))
-    # block_rows: dense X read in blocks (the path of X above 2 MB).
+    # block_rows: dense X read in blocks (the path of X above 8 MB).
     objective = Objective(X_t, Y_t, w_t, precond, L2(alpha), block_rows=block_rows)
     gen = torch.Generator().manual_seed(seed)
     theta = precond.theta0 + torch.randn(precond.theta0.shape, generator=gen, dtype=torch.float64
