@@ -36,6 +36,7 @@ import torch
 
 from ._data import column_moments, matmul_t, take_rows
 from ._devices import SMALL_FIT_VALUES, one_thread_if
+from ._gram import centred_gram, weighted_sums
 from ._refine import refined_start
 from ._sketch import count_sketch
 from ._reduce import LOCAL
@@ -118,7 +119,7 @@ def sketch_rows(sketch_size, n_samples, n_features):
 
 
 def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator, reducer=None,
-                       refine=None, gram=False):
+                       refine=None, gram=False, normal_equations=False):
     """Compute the change of variables for ``X``, targets ``Y`` and weights ``w``.
 
     Parameters
@@ -153,6 +154,12 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
         runs were tuned on (a 300 x 60 least-absolute-error fit that needs
         171 of its 200 iterations needed more than 200 from the other
         decomposition, its equal to 1e-14).
+    normal_equations : bool, default=False
+        Decompose every row of dense X of at most
+        :data:`GRAM_FEATURES` features and :data:`._devices.SMALL_FIT_VALUES`
+        values through its centred Gram matrix (the normal equations), when
+        that is well conditioned: exact, and cheaper than a sketch and its
+        refinement, or than the SVD of every row (:func:`_every_row_through_gram`).
 
     Returns
     -------
@@ -171,7 +178,16 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
         reducer.sum(torch.tensor(X.shape[0], device=X.device)))
     rows = sketch_rows(sketch_size, n_total, X.shape[1])
     exact = n_total <= rows
-    if exact:
+    through_gram = None
+    if normal_equations and _gram_of_every_row(X, n_total):
+        # Small and narrow: every row through the Gram matrix is exact, and
+        # cheaper than a sketch and its refinement (or than the rows' SVD),
+        # unless it is ill conditioned: then those after all.
+        through_gram = _every_row_through_gram(X, Y, w, y_max, fit_intercept, reducer, n_total)
+    if through_gram is not None:
+        centred, decomposition = through_gram
+        exact = True
+    elif exact:
         centred = _every_row(X, Y, w, y_max, fit_intercept, reducer)
         decomposition = _decomposition(centred, X.dtype, n_total, gram)
     else:
@@ -182,6 +198,24 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
     refine_on = (X, Y, w, refine, reducer) if refine is not None and not exact and small else None
     return _assemble(centred, decomposition, alpha, fit_intercept, exact, refine_on,
                      dtype=X.dtype, device=X.device)
+
+
+# Above the sketch size, dense X of at most this many features and
+# SMALL_FIT_VALUES values is decomposed whole through its Gram matrix, when
+# that is well conditioned (:func:`_gram_of_every_row`).
+GRAM_FEATURES = 32
+
+
+def _gram_of_every_row(X, n_total):
+    """Whether to try every row through the Gram matrix rather than a sketch.
+
+    Its cost is a float64 copy of X and ``n p^2`` multiply-adds, against the
+    sketch's pass, its decomposition and the refinement's ~10 passes: on
+    20,000 x 20 float64 ~1.5 against ~3 ms. It grows with ``p`` faster
+    than theirs; the copy must stay small beside memory.
+    """
+    return (X.layout == torch.strided and X.shape[1] <= GRAM_FEATURES
+            and n_total * X.shape[1] <= SMALL_FIT_VALUES)
 
 
 @dataclass
@@ -209,18 +243,25 @@ class _Centred:
 class _Decomposition:
     """``A D = U diag(S) V^T``, truncated to ``rank`` at the data's precision."""
 
-    AD: torch.Tensor
+    A: torch.Tensor  # None when every row went through the Gram matrix
     D: torch.Tensor
     U: torch.Tensor  # None when the decomposition came from the Gram matrix (full rank)
     S: torch.Tensor
     V: torch.Tensor
     rank: int
+    n_rows: int
+    AtB: torch.Tensor = None  # A^T B, where A is None
+
+    @property
+    def AD(self):
+        return self.A * self.D
 
     def project(self, B):
-        """``U^T B``; without ``U``, ``(V / S)^T (AD^T B)``."""
+        """``U^T B``; without ``U``, ``(V / S)^T (D A^T B)``."""
         if self.U is not None:
             return self.U.T @ B
-        return (self.V / self.S).T @ matmul_t(self.AD, B)
+        AtB = self.AtB if self.A is None else matmul_t(self.A, B)
+        return (self.V / self.S).T @ (self.D[:, None] * AtB)
 
 
 def _weights_at_most_one(w, alpha, reducer):
@@ -275,16 +316,24 @@ def _every_row(X, Y, w, y_max, fit_intercept, reducer):
     w, Y = reducer.cat(w), reducer.cat(Y)
     weight_sum = torch.sum(w, dtype=torch.float64)
     y_mean, y_scale = _target_moments(Y, w, weight_sum, fit_intercept, LOCAL, y_max)
-    root = torch.sqrt(w.double())[:, None]
     dense = X if X.layout == torch.strided else take_rows(
         X, torch.arange(X.shape[0], device=X.device))
-    A = reducer.cat(dense.double()) * root
-    uncentred = _norms(A)
-    x_mean = _x_mean((A * root).sum(0), weight_sum, fit_intercept)
-    B = Y.double() * root
-    if fit_intercept:
-        A -= root * x_mean
-        B -= root * y_mean
+    rows = reducer.cat(dense.double())
+    if bool((w == 1).all()):
+        # The same values as below with root weights of 1, in two copies
+        # fewer (a float64 X is not copied until it is centred).
+        uncentred = _norms(rows)
+        x_mean = _x_mean(rows.sum(0), weight_sum, fit_intercept)
+        A, B = rows - x_mean, Y.double() - y_mean
+    else:
+        root = torch.sqrt(w.double())[:, None]
+        A = rows * root
+        uncentred = _norms(A)
+        x_mean = _x_mean((A * root).sum(0), weight_sum, fit_intercept)
+        B = Y.double() * root
+        if fit_intercept:
+            A -= root * x_mean
+            B -= root * y_mean
     norms = _zero_constant_columns(A, uncentred, X.dtype, A.shape[0])
     return _Centred(A, B / y_scale, x_mean, y_mean, y_scale, uncentred, norms, weight_sum)
 
@@ -391,8 +440,8 @@ def _zero_constant_columns(A, uncentred, dtype, n_rows):
 def _decomposition(centred, dtype, n_rows, gram=False):
     """Scale ``A``'s columns (:func:`_scaling`) and decompose it (:func:`_decompose`)."""
     D, cancellation = _scaling(centred.norms, centred.uncentred)
-    AD = centred.A * D
-    return _Decomposition(AD, D, *_decompose(AD, dtype, cancellation, n_rows, gram))
+    factors = _decompose(centred.A, D, dtype, cancellation, n_rows, gram)
+    return _Decomposition(centred.A, D, *factors, n_rows=centred.A.shape[0])
 
 
 def _scaling(norms, uncentred):
@@ -420,12 +469,11 @@ def _assemble(centred, decomposition, alpha, fit_intercept, exact, refine_on, *,
     ``theta0`` is refined, and to what relative excess.
     """
     d = decomposition
-    n_targets = centred.B.shape[1]
+    n_targets = centred.y_mean.shape[0]
     # Hessian of the objective (normalized by k * sum(w)) is 2 (G + alpha I) /
     # (k sum(w)); this scale makes it the identity in theta.
     hessian_root = torch.sqrt(2.0 / (n_targets * centred.weight_sum))
-    transform, theta0 = _change_of_variables(d.AD, d.project(centred.B), d.U, d.S, d.V, d.rank,
-                                             d.D, alpha, dtype)
+    transform, theta0 = _change_of_variables(d, d.project(centred.B), alpha, dtype)
     if refine_on is not None:
         X, Y, w, tol, reducer = refine_on
         theta0 = refined_start(theta0, transform, X, Y, w, alpha, centred.x_mean,
@@ -443,38 +491,40 @@ def _assemble(centred, decomposition, alpha, fit_intercept, exact, refine_on, *,
     )
 
 
-def _decompose(AD, dtype, cancellation=1.0, n_rows=1, gram=False):
-    """Thin SVD ``U, S, V`` of ``AD`` and its rank at the precision of the data.
+def _decompose(A, D, dtype, cancellation=1.0, n_rows=1, gram=False):
+    """Thin SVD ``U, S, V`` of ``AD = A * D`` and its rank at the precision of the data.
 
-    With ``gram``, a tall, well-conditioned ``AD`` of full rank is
-    decomposed through its Gram matrix (:func:`_well_conditioned_svd`), and
-    ``U`` is then None.
-    The cutoff is what X's dtype resolves relative to the largest singular
-    value (a few eps; for float64 data, 1e3 eps for the rounding of the
-    decomposition), plus the rounding of the centring, amplified in columns
-    whose mean dwarfs their spread (``cancellation``, see
-    :func:`_scaling`): the data's own rounding (eps of X's dtype) and
-    that of the float64 means (eps64 times sqrt(n), the typical error of a
-    sum of n terms). Only that last part grows with the rows, and only for
-    columns whose centring cancels digits.
+    With ``gram``, a tall ``AD`` of full rank whose singular values lie
+    within a factor 1000 is decomposed through its Gram matrix
+    (:func:`_full_rank_from_gram`), and ``U`` is then None.
+    """
+    if gram and 0 < A.shape[1] <= A.shape[0]:
+        fast = _full_rank_from_gram(_scaled_gram(A, D), dtype, cancellation, n_rows)
+        if fast is not None:
+            return fast
+    U, S, V = _thin_svd(A * D)
+    if not S.numel() or S[0] == 0:
+        return U[:, :0], S[:0], V[:, :0], 0
+    rank = int((S > _rank_cutoff(float(S[0]), dtype, cancellation, n_rows)).sum())
+    return U[:, :rank], S[:rank], V[:, :rank], rank
+
+
+def _rank_cutoff(largest, dtype, cancellation, n_rows):
+    """The singular value of ``AD`` below which a direction is rounding.
+
+    What X's dtype resolves relative to the largest singular value (a few
+    eps; for float64 data, 1e3 eps for the rounding of the decomposition),
+    plus the rounding of the centring, amplified in columns whose mean
+    dwarfs their spread (``cancellation``, see :func:`_scaling`): the
+    data's own rounding (eps of X's dtype) and that of the float64 means
+    (eps64 times sqrt(n), the typical error of a sum of n terms). Only that
+    last part grows with the rows, and only for columns whose centring
+    cancels digits.
     """
     eps = torch.finfo(dtype).eps
     f64_eps = torch.finfo(torch.float64).eps
-    relative = max(4 * eps, 1e3 * f64_eps)
-    absolute = 4 * cancellation * (eps + f64_eps * math.sqrt(n_rows))
-    fast = _well_conditioned_svd(AD) if gram else None
-    if fast is not None:
-        S, V = fast
-        # A rank below full would be decided again on the SVD's singular
-        # values, which resolve them to eps rather than eps * cond^2.
-        if bool(S[-1] > float(S[0]) * relative + absolute):
-            return None, S, V, S.numel()
-    U, S, V = _thin_svd(AD)
-    if not S.numel() or S[0] == 0:
-        return U[:, :0], S[:0], V[:, :0], 0
-    cutoff = float(S[0]) * relative + absolute
-    rank = int((S > cutoff).sum())
-    return U[:, :rank], S[:rank], V[:, :rank], rank
+    return (largest * max(4 * eps, 1e3 * f64_eps)
+            + 4 * cancellation * (eps + f64_eps * math.sqrt(n_rows)))
 
 
 # The Gram matrix's eigenvalues are accurate to ~p eps of the largest: its
@@ -486,25 +536,76 @@ def _decompose(AD, dtype, cancellation=1.0, n_rows=1, gram=False):
 GRAM_EIGENVALUE_RATIO = 1e-6
 
 
-def _well_conditioned_svd(M):
-    """``S, V`` of the thin SVD of a tall, well-conditioned ``M``, from its Gram matrix; or None.
+def _scaled_gram(A, D):
+    """The Gram matrix of ``A * D``, without forming it where A's squares stay in range."""
+    low, high = torch.aminmax(D)
+    with _few_threads(A):
+        if float(low) >= 1e-100 and float(high) <= 1e100:
+            return (A.T @ A) * D[:, None] * D
+        M = A * D
+        return M.T @ M
 
-    None when ``M`` is wide or its singular values span more than a factor
-    1000. A product and the eigendecomposition of a p x p matrix in place of
-    LAPACK's SVD of the tall matrix: on a 2,000 x 21 sketch 0.15 against
-    0.48 ms. ``U = M V / S`` is not formed: only ``U^T B`` is needed
+
+def _full_rank_from_gram(gram, dtype, cancellation, n_rows):
+    """``(None, S, V, p)``: the SVD of ``AD`` from its Gram matrix, or None.
+
+    None unless its singular values lie within a factor 1000
+    (:data:`GRAM_EIGENVALUE_RATIO`) and above the rank cutoff
+    (:func:`_rank_cutoff`): a rank below full is decided on the SVD's
+    singular values, which resolve them to eps rather than eps cond^2. The
+    eigendecomposition of a p x p matrix replaces LAPACK's SVD of the tall
+    ``AD`` (a 2,000 x 20 sketch: 0.15 against 0.48 ms, the Gram matrix
+    included). ``U = AD V / S`` is not formed: only ``U^T B`` is needed
     (:meth:`_Decomposition.project`).
     """
-    n_rows, n_cols = M.shape
-    if not 0 < n_cols <= n_rows:
+    # Squares beyond float64's range (inf, NaN) fail here, before LAPACK. A
+    # Gram matrix of columns of norm at most 1 has entries of at most 1: its
+    # sum overflows only where they do.
+    if not math.isfinite(float(gram.sum())):
         return None
-    with _few_threads(M):
-        eigenvalues, eigenvectors = torch.linalg.eigh(M.T @ M)
-    # Ascending: the smallest is eigenvalues[0]. Not finite (overflow)
-    # fails the test too.
-    if not bool(eigenvalues[0] >= GRAM_EIGENVALUE_RATIO * eigenvalues[-1]):
+    with _few_threads(gram):
+        eigenvalues, eigenvectors = torch.linalg.eigh(gram)
+    # Ascending: one transfer of the extremes decides.
+    smallest, largest = eigenvalues[[0, -1]].tolist()
+    if not (largest > 0 and smallest >= GRAM_EIGENVALUE_RATIO * largest and math.sqrt(smallest)
+            > _rank_cutoff(math.sqrt(largest), dtype, cancellation, n_rows)):
         return None
-    return torch.sqrt(eigenvalues.flip(0)), eigenvectors.flip(1)
+    return None, torch.sqrt(eigenvalues.flip(0)), eigenvectors.flip(1), gram.shape[0]
+
+
+def _every_row_through_gram(X, Y, w, y_max, fit_intercept, reducer, n_rows):
+    """:class:`_Centred` and :class:`_Decomposition` of every row from the centred Gram matrix.
+
+    Neither holds rows (``A`` is None): the decomposition's ``AtB`` holds
+    ``A^T B``. None where the Gram matrix cannot decompose them (singular
+    values beyond a factor 1000 apart, constant or dependent columns,
+    squares beyond float64's range): the caller sketches instead. Processes
+    that each hold a shard of the rows (``n_rows`` in all) sum their sums
+    and Gram matrices, and decide alike.
+    """
+    n_features, dtype = X.shape[1], X.dtype
+    weight_sum = reducer.sum(torch.sum(w, dtype=torch.float64))
+    y_mean, y_scale = _target_moments(Y, w, weight_sum, fit_intercept, reducer, y_max)
+    unit = bool((w == 1).all())
+    sums = reducer.sum(weighted_sums(X, None if unit else w.double()))
+    x_mean = _x_mean(sums, weight_sum, fit_intercept)
+    root = None if unit else torch.sqrt(w.double())[:, None]
+    gram = reducer.sum(centred_gram(X, Y, root, x_mean, y_mean))
+    squares = torch.diagonal(gram)[:n_features]
+    norms = torch.sqrt(squares)
+    # sum w x^2 = sum w (x - mean)^2 + sum(w) mean^2: the scale of the rounding.
+    uncentred = torch.sqrt(squares + weight_sum * x_mean**2)
+    constant = norms <= 4 * torch.finfo(dtype).eps * math.log2(n_rows + 2) * uncentred
+    if not bool(torch.isfinite(gram).all()) or bool(constant.any()):
+        return None
+    D, cancellation = _scaling(norms, uncentred)
+    factors = _full_rank_from_gram(gram[:n_features, :n_features] * D[:, None] * D, dtype,
+                                   cancellation, n_rows)
+    if factors is None:
+        return None
+    centred = _Centred(None, None, x_mean, y_mean, y_scale, uncentred, norms, weight_sum)
+    AtB = gram[:n_features, n_features:] / y_scale
+    return centred, _Decomposition(None, D, *factors, n_rows=n_rows, AtB=AtB)
 
 
 def _thin_svd(M):
@@ -523,10 +624,11 @@ def _thin_svd(M):
         return U, S, Q @ Wh.T
 
 
-def _change_of_variables(AD, UB, U, S, V, rank, D, alpha, dtype=torch.float64):
+def _change_of_variables(d, UB, alpha, dtype=torch.float64):
     """``transform`` (p x k) and ``theta0`` such that the Hessian is the identity.
 
-    ``UB`` is ``U^T B``, the standardized targets in the basis of ``U``
+    ``d`` is the :class:`_Decomposition` ``AD = U S V^T``; ``UB`` is ``U^T
+    B``, the standardized targets in the basis of ``U``
     (:meth:`_Decomposition.project`; ``U`` itself is needed only below full
     rank). Without a penalty, ``AD = U S V^T`` gives it directly, on X's row space
     (``k = rank``). With one, in scaled coordinates ``u`` (``beta = D u``)
@@ -540,13 +642,14 @@ def _change_of_variables(AD, UB, U, S, V, rank, D, alpha, dtype=torch.float64):
     Directions of that decomposition singular at the data's precision carry
     neither data nor penalty, and are dropped (:func:`_penalized_rank`).
     """
-    n_features = AD.shape[1]
+    S, V, D, rank = d.S, d.V, d.D, d.rank
+    n_rows, n_features = d.n_rows, d.V.shape[0]
     if alpha == 0:
         transform = D[:, None] * V / S
         if 0 < rank < n_features:
-            transform = _onto_row_space(AD, U, S, V, D, transform)
+            transform = _onto_row_space(d.AD, d.U, S, V, D, transform)
         return transform, UB
-    P = _penalized_space(V, D, rank, AD.shape[0])
+    P = _penalized_space(V, D, rank, n_rows)
     SVP = S[:, None] * (V.T if P is None else V.T @ P)
     DP = torch.diag(D) if P is None else D[:, None] * P
     Z = torch.cat([SVP, alpha**0.5 * DP])
@@ -652,7 +755,10 @@ def _onto_row_space(AD, U, S, V, D, transform):
 
 def _norms(A):
     """Column norms that neither overflow nor underflow (|values| from 1e-300 to 1e300)."""
-    norms = torch.linalg.vector_norm(A, dim=0)
+    # The square root of the sum of squares: vector_norm's scaled sums took
+    # 0.4 ms on 20,000 x 20, against 0.12 ms; the check below catches what
+    # the squares lose.
+    norms = torch.sqrt(torch.linalg.vecdot(A, A, dim=0))
     if A.shape[0] and A.shape[1]:
         low, high = torch.aminmax(norms)
         # Squares neither overflowed nor lost terms to underflow that would

@@ -15,6 +15,8 @@ class SketchedStart(TorchLinearRegressor):
     """
 
     _sketch_rows = 1
+    # Not the normal equations of every row either (exact on small, narrow data).
+    _normal_equations = False
     # Nor is the sketch's solution refined over every row (L-BFGS on small
     # data would otherwise start at the optimum).
     _refine_start = False

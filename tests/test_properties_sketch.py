@@ -1,10 +1,12 @@
 """The fit reaches the same optimum whether every row or a sketch was decomposed.
 
 The private knob ``_sketch_rows`` makes problems of a few dozen rows take
-the sketch branch of the preconditioner (a CountSketch of ~2p rows), the
-branch every data set above 2000 rows takes; ``_block_rows`` makes the
-engine's evaluations read X in blocks of a few rows, and the sketch takes its
-column moments chunk by chunk, as they read dense X above 8 MB. Designs are the ones users
+the branches of the preconditioner every data set above 2000 rows takes:
+the normal equations of every row (small, narrow, well-conditioned data)
+or, with ``_normal_equations`` off, a CountSketch of ~2p rows;
+``_block_rows`` makes the engine's evaluations read X in blocks of a few
+rows, the sketch takes its column moments chunk by chunk and the normal
+equations sum blocks of 7 rows, as they read large X. Designs are the ones users
 really have: one-hot blocks beside an intercept, duplicated, zero, constant
 and shifted columns, more features than rows, weights spanning 1e20 with
 zeros. The reference is the exact weighted minimum-norm solution computed in
@@ -24,10 +26,24 @@ from sklearn.exceptions import ConvergenceWarning
 from _graded_reference import one_hot_basis, pair_basis, ridge
 from strategies import one_torch_thread  # noqa: F401 (autouse fixture)
 
+import skorch_lite._gram as gram_module
 import skorch_lite._sketch as sketch_module
 from skorch_lite import TorchLinearRegressor
 
 DESIGNS = ["gaussian", "onehot", "duplicate", "zero", "constant", "shifted", "wide"]
+# The preconditioner's paths: every row decomposed (below the sketch size),
+# and above it the normal equations of every row (small, narrow, well
+# conditioned data) or a sketch.
+PATHS = ["every row", "normal equations", "sketch"]
+
+
+def take(est, path):
+    """Put a small problem on one of the preconditioner's paths, by private knobs."""
+    if path != "every row":
+        est._sketch_rows = 1  # the floor, 2 * n_features rows, unless that is every row
+    # Else the sketch, as an ill-conditioned or rank-deficient design does anyway.
+    est._normal_equations = path == "normal equations"
+    return est
 
 
 def design(kind, n, p, rng):
@@ -103,14 +119,14 @@ def objective(X, y, w, alpha, coef, intercept):
     p=st.integers(1, 5),
     weight_kind=st.sampled_from(["none", "uniform", "heavy", "span"]),
     alpha=st.one_of(st.just(0.0), st.floats(1e-3, 10.0)),
-    sketched=st.booleans(),
+    path=st.sampled_from(PATHS),
     sparse=st.booleans(),
     n_targets=st.integers(1, 2),
     blocked=st.booleans(),
     seed=st.integers(0, 2**16),
 )
 def test_sketched_and_exact_fits_reach_the_minimum_norm_optimum(
-    kind, n, p, weight_kind, alpha, sketched, sparse, n_targets, blocked, seed
+    kind, n, p, weight_kind, alpha, path, sparse, n_targets, blocked, seed
 ):
     rng = np.random.default_rng(seed)
     X = design(kind, n, p, rng)
@@ -118,14 +134,14 @@ def test_sketched_and_exact_fits_reach_the_minimum_norm_optimum(
     y = y[:, 0] if n_targets == 1 else y
     w = weights(weight_kind, n, rng)
     est = TorchLinearRegressor(alpha=alpha, random_state=seed)
-    if sketched:
-        est._sketch_rows = 1  # the floor, 2 * n_features rows, unless that is every row
+    take(est, path)
     if blocked:
         est._block_rows = 7  # evaluations read X in blocks, as above 8 MB
-    # ... and the sketch takes X's moments chunk by chunk, as above 8 MB.
+    # ... the sketch takes X's moments chunk by chunk, as above 8 MB, and
+    # the normal equations sum blocks of rows, as above 2048 rows.
     with warnings.catch_warnings(record=True) as caught, mock.patch.object(
         sketch_module, "WHOLE_BYTES", 0 if blocked else sketch_module.WHOLE_BYTES
-    ):
+    ), mock.patch.object(gram_module, "BLOCK_ROWS", 7 if blocked else gram_module.BLOCK_ROWS):
         warnings.simplefilter("always", ConvergenceWarning)
         est.fit(sp.csr_matrix(X) if sparse else X, y, sample_weight=w)
     coef, intercept = reference(X, y, w, alpha)
@@ -134,7 +150,8 @@ def test_sketched_and_exact_fits_reach_the_minimum_norm_optimum(
     if caught:
         # A sketch of 2p rows of weights spanning 1e30 can leave a Hessian
         # too far from the identity for L-BFGS: it may say so, never else.
-        assert sketched and weight_kind == "span", [str(c.message) for c in caught]
+        # (The normal equations leave such weights, and sparse X, to a sketch.)
+        assert path != "every row" and weight_kind == "span", [str(c.message) for c in caught]
         return
     # "Converged" is a certificate: within tol (1e-8) of the optimum, relative,
     # down to the precision of the objective (a zero-loss optimum, p > n).
@@ -153,12 +170,12 @@ def test_sketched_and_exact_fits_reach_the_minimum_norm_optimum(
     dependent_side=st.booleans(),
     n=st.integers(20, 60),
     alpha=st.floats(1e-3, 10.0),
-    sketched=st.booleans(),
+    path=st.sampled_from(PATHS),
     sparse=st.booleans(),
     seed=st.integers(0, 2**16),
 )
 def test_dependent_columns_beside_columns_of_any_scale_reach_the_ridge_optimum(
-    kind, exponent, dependent_side, n, alpha, sketched, sparse, seed
+    kind, exponent, dependent_side, n, alpha, path, sparse, seed
 ):
     # A duplicated pair, or a one-hot block beside the intercept, next to
     # columns 10^exponent times larger or smaller (the dependent columns
@@ -180,8 +197,7 @@ def test_dependent_columns_beside_columns_of_any_scale_reach_the_ridge_optimum(
         X, basis, scales = X / s, basis * s, scales / s
     y = x + z + rng.normal(size=n)
     est = TorchLinearRegressor(alpha=alpha, random_state=seed)
-    if sketched:
-        est._sketch_rows = 1
+    take(est, path)
     est.fit(sp.csr_matrix(X) if sparse else X, y)
     coef, intercept = ridge(X, y, alpha, basis)
     ours = objective(X, y, None, alpha, est.coef_[None], est.intercept_)
@@ -196,16 +212,15 @@ def test_dependent_columns_beside_columns_of_any_scale_reach_the_ridge_optimum(
     kind=st.sampled_from(["gaussian", "onehot", "duplicate", "constant"]),
     n=st.integers(30, 60),
     p=st.integers(1, 4),
-    sketched=st.booleans(),
+    path=st.sampled_from(PATHS),
     seed=st.integers(0, 2**16),
 )
-def test_float32_fits_reach_the_float64_optimum_to_float32_precision(kind, n, p, sketched, seed):
+def test_float32_fits_reach_the_float64_optimum_to_float32_precision(kind, n, p, path, seed):
     rng = np.random.default_rng(seed)
     X = design(kind, n, p, rng)
     y = X @ rng.normal(size=X.shape[1]) + 0.1 * rng.normal(size=n)
     est = TorchLinearRegressor(random_state=seed)
-    if sketched:
-        est._sketch_rows = 1
+    take(est, path)
     X32, y32 = X.astype(np.float32), y.astype(np.float32)
     est.fit(X32, y32)
     coef, intercept = reference(X32.astype(float), y32.astype(float), None, 0.0)
@@ -219,11 +234,11 @@ def test_float32_fits_reach_the_float64_optimum_to_float32_precision(kind, n, p,
     x_exponent=st.integers(-150, 150),
     y_exponent=st.integers(-150, 150),
     w_exponent=st.integers(-150, 150),
-    sketched=st.booleans(),
+    path=st.sampled_from(PATHS),
     seed=st.integers(0, 2**16),
 )
 def test_magnitudes_from_1e_150_to_1e150_fit_like_lstsq(
-    x_exponent, y_exponent, w_exponent, sketched, seed
+    x_exponent, y_exponent, w_exponent, path, seed
 ):
     rng = np.random.default_rng(seed)
     base = rng.normal(size=(40, 3))
@@ -233,8 +248,7 @@ def test_magnitudes_from_1e_150_to_1e150_fit_like_lstsq(
     w = rng.uniform(0.5, 2.0, 40) * 10.0**w_exponent
     # A tight tol, so that coefficients (not only the objective) are compared closely.
     est = TorchLinearRegressor(tol=1e-13, random_state=seed)
-    if sketched:
-        est._sketch_rows = 1
+    take(est, path)
     est.fit(X, y, sample_weight=w)
     # The same problem in units where it is well scaled, scaled back.
     coef, intercept = reference(base, y_base, w / w.max(), 0.0)
@@ -251,13 +265,15 @@ def test_magnitudes_from_1e_150_to_1e150_fit_like_lstsq(
     alpha=st.one_of(st.just(0.0), st.floats(1e-3, 10.0)),
     fit_intercept=st.booleans(),
     n_targets=st.integers(1, 2),
+    normal_equations=st.booleans(),
     seed=st.integers(0, 2**16),
 )
 def test_above_the_sketch_size_small_data_starts_lbfgs_at_the_optimum(
-    kind, p, weight_kind, alpha, fit_intercept, n_targets, seed
+    kind, p, weight_kind, alpha, fit_intercept, n_targets, normal_equations, seed
 ):
-    # The sketch's solution, refined by conjugate gradients on every row,
-    # meets the stopping rule: the one iteration only checks it.
+    # The normal equations' solution, or the sketch's refined by conjugate
+    # gradients on every row, meets the stopping rule: the one iteration
+    # only checks it.
     n = 2500
     rng = np.random.default_rng(seed)
     X = design(kind, n, p, rng)
@@ -265,8 +281,9 @@ def test_above_the_sketch_size_small_data_starts_lbfgs_at_the_optimum(
     w = weights(weight_kind, n, rng)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        est = TorchLinearRegressor(alpha=alpha, fit_intercept=fit_intercept,
-                                   random_state=seed).fit(X, y, sample_weight=w)
+        est = TorchLinearRegressor(alpha=alpha, fit_intercept=fit_intercept, random_state=seed)
+        est._normal_equations = normal_equations
+        est.fit(X, y, sample_weight=w)
     coef, intercept = reference(X, y, w, alpha, fit_intercept)
     ours = objective(X, y, w, alpha, est.coef_, est.intercept_)
     assert est.n_iter_ == 1
