@@ -85,7 +85,7 @@ def run(quick=False):
     """Measure both workloads; return ``[(name, description, rounds, results)]``."""
     out = []
     for name, description, X, y in small_workloads(quick):
-        rounds, block = (3, 5) if quick else ((5, 21) if len(X) < 1000 else (5, 7))
+        rounds, block = (3, 5) if quick else ((15, 21) if len(X) < 1000 else (15, 7))
         results = warm_fits(X, y, rounds, block)
         out.append((name, description, f"{rounds} rounds of {block} fits", results))
         ref = results[REFERENCE][0]

@@ -278,7 +278,7 @@ class _Run:
         self.unmoved = self.restarted = False
         # (iteration, values) of the last completed iteration, one assignment so
         # that an interrupt never finds the pair half-updated.
-        self.last = (0, [p.detach().clone() for p in params])
+        self.last = (0, self.divergence.start)  # the start's own copy, which no one changes
         self.previous_loss = float("inf")
 
     def watched(self, entry):

@@ -268,15 +268,17 @@ def _weights_at_most_one(w, alpha, reducer):
     """``w`` and ``alpha`` divided by the largest weight (of every process)."""
     # Scaling every weight by c and alpha by c leaves the optimum unchanged;
     # weights at most 1 keep their square roots and sums finite (1e-300..1e300).
-    w_max = reducer.cat(w.max().reshape(1).double()).max()
+    w_max = float(w.max() if reducer.world_size == 1 else reducer.cat(w.max().reshape(1)).max())
     if w_max == 1:  # the estimator passes weights scaled already: no copy
         return w, alpha
-    return w.double() / w_max, alpha / float(w_max)
+    return w.double() / w_max, alpha / w_max
 
 
 def _target_magnitude(Y, reducer):
     """Each target's largest ``|y|`` (1 for a zero target), the unit of its moments."""
-    y_max = reducer.cat(Y.abs().amax(0, keepdim=True).double()).amax(0)
+    y_max = Y.abs().amax(0).double()
+    if reducer.world_size > 1:
+        y_max = reducer.cat(y_max[None]).amax(0)
     largest = float(y_max.max())
     if not math.isfinite(largest * largest):
         raise ValueError(
@@ -374,8 +376,7 @@ def _target_moments(Y, w, weight_sum, fit_intercept, reducer, y_max):
     # Standardizing y makes the optimizer's tolerances and learning rates
     # independent of the target's units (diabetes' targets are in the hundreds).
     scale = torch.sqrt(torch.clamp(squares / weight_sum - mean**2, min=0))
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    return mean * y_max, scale * y_max
+    return mean * y_max, scale.masked_fill(scale == 0, 1.0) * y_max
 
 
 def _sketch(X, Y, w, rows, generator, reducer):
@@ -565,8 +566,9 @@ def _full_rank_from_gram(gram, dtype, cancellation, n_rows):
         return None
     with _few_threads(gram):
         eigenvalues, eigenvectors = torch.linalg.eigh(gram)
-    # Ascending: one transfer of the extremes decides.
-    smallest, largest = eigenvalues[[0, -1]].tolist()
+    # Ascending: one transfer of the extremes (a strided view) decides.
+    extremes = eigenvalues[:: max(1, eigenvalues.numel() - 1)].tolist()
+    smallest, largest = extremes[0], extremes[-1]
     if not (largest > 0 and smallest >= GRAM_EIGENVALUE_RATIO * largest and math.sqrt(smallest)
             > _rank_cutoff(math.sqrt(largest), dtype, cancellation, n_rows)):
         return None
@@ -585,20 +587,38 @@ def _every_row_through_gram(X, Y, w, y_max, fit_intercept, reducer, n_rows):
     """
     n_features, dtype = X.shape[1], X.dtype
     weight_sum = reducer.sum(torch.sum(w, dtype=torch.float64))
-    y_mean, y_scale = _target_moments(Y, w, weight_sum, fit_intercept, reducer, y_max)
     unit = bool((w == 1).all())
-    sums = reducer.sum(weighted_sums(X, None if unit else w.double()))
+    w64 = None if unit else w.double()
+    low, high = torch.aminmax(y_max)
+    # Targets whose squares neither underflow nor overflow take their moments
+    # from the same sums and Gram matrix; others those of y / max|y|.
+    y_in_range = 1e-100 < float(low) and float(high) < 1e100
+    if y_in_range:
+        y_mean = (reducer.sum(weighted_sums(Y, w64)) / weight_sum if fit_intercept
+                  else torch.zeros(Y.shape[1], dtype=torch.float64, device=Y.device))
+    else:
+        y_mean, y_scale = _target_moments(Y, w, weight_sum, fit_intercept, reducer, y_max)
+    sums = reducer.sum(weighted_sums(X, w64))
     x_mean = _x_mean(sums, weight_sum, fit_intercept)
-    root = None if unit else torch.sqrt(w.double())[:, None]
+    root = None if unit else torch.sqrt(w64)[:, None]
     gram = reducer.sum(centred_gram(X, Y, root, x_mean, y_mean))
+    if y_in_range:
+        # Standardizing y (as _target_moments does) makes tolerances and
+        # learning rates independent of the target's units.
+        y_scale = torch.sqrt(torch.diagonal(gram)[n_features:] / weight_sum)
+        y_scale = y_scale.masked_fill(y_scale == 0, 1.0)
     squares = torch.diagonal(gram)[:n_features]
     norms = torch.sqrt(squares)
     # sum w x^2 = sum w (x - mean)^2 + sum(w) mean^2: the scale of the rounding.
     uncentred = torch.sqrt(squares + weight_sum * x_mean**2)
-    constant = norms <= 4 * torch.finfo(dtype).eps * math.log2(n_rows + 2) * uncentred
-    if not bool(torch.isfinite(gram).all()) or bool(constant.any()):
+    # The largest cancellation of the centring (see _scaling). A column
+    # constant at the data's precision (:func:`_zero_constant_columns`), a
+    # zero one (inf, NaN) or squares beyond float64's range (NaN) leave the
+    # decision to the SVD or the sketch.
+    cancellation = float((uncentred / norms).max())
+    if not cancellation < 1 / (4 * torch.finfo(dtype).eps * math.log2(n_rows + 2)):
         return None
-    D, cancellation = _scaling(norms, uncentred)
+    D = 1 / norms
     factors = _full_rank_from_gram(gram[:n_features, :n_features] * D[:, None] * D, dtype,
                                    cancellation, n_rows)
     if factors is None:

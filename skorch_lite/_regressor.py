@@ -854,8 +854,9 @@ class TorchLinearRegressor(ParamNamesOnce, ParamsValidatedOnce, CallbackSupportM
                     coef_factor=1.0):
         with torch.no_grad():
             coef, intercept = precond.coefficients(theta, gamma)
-        self._set_fitted_values(coef * coef_factor, intercept, y_ndim, result, start, space,
-                                stream)
+        if coef_factor != 1.0:
+            coef = coef * coef_factor
+        self._set_fitted_values(coef, intercept, y_ndim, result, start, space, stream)
 
     def _set_fitted_values(self, coef, intercept, y_ndim, result, start, space, stream):
         if result.interrupted and result.n_iter == 0:
