@@ -148,7 +148,7 @@ def fit_preconditioner(X, Y, w, *, alpha, fit_intercept, sketch_size, generator,
         processes). None keeps the sketch's solution.
     gram : bool, default=False
         Decompose a tall, well-conditioned matrix of full rank through its
-        Gram matrix (:func:`_well_conditioned_svd`, a third of the SVD's
+        Gram matrix (:func:`_full_rank_from_gram`, a third of the SVD's
         time on a sketch). Least squares' own fit asks for it; the rounds
         of other losses keep the SVD, whose last bits their long L-BFGS
         runs were tuned on (a 300 x 60 least-absolute-error fit that needs

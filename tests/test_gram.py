@@ -128,3 +128,11 @@ def test_the_normal_equations_are_not_tried_on_wide_sparse_or_distributed_data(m
     assert calls == []
     fit_preconditioner(Xt[:, :4], Yt, w, normal_equations=True, **args)
     assert calls == [1]
+
+
+def test_a_gpu_centres_x_whole_and_a_cpu_in_blocks_that_stay_in_cache():
+    from skorch_lite._gram import BLOCK_ROWS, _default_block_rows
+
+    assert _default_block_rows(torch.zeros(10 * BLOCK_ROWS, 3)) == BLOCK_ROWS
+    # Another device (meta stands in for CUDA here): one block of every row.
+    assert _default_block_rows(torch.zeros(10 * BLOCK_ROWS, 3, device="meta")) == 10 * BLOCK_ROWS
