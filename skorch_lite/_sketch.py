@@ -130,6 +130,17 @@ def count_sketch(X, Y, w, size, generator, start=0, n_total=None):
     return _split(stacked, n_features, x_sums, x_squares)
 
 
+def sketch_rounding(X):
+    """The dtype in which :func:`count_sketch` rounds the products and sums of ``X``'s rows.
+
+    X's own dtype for dense X above :data:`WHOLE_BYTES` (each chunk's
+    products and moments are formed in it, never a float64 copy of X);
+    float64 otherwise.
+    """
+    large = X.layout == torch.strided and X.numel() * X.element_size() > WHOLE_BYTES
+    return X.dtype if large else torch.float64
+
+
 def _pieces(start, n_samples, size, offsets):
     """``(rows, offset)``: runs of local rows within one chunk of the global row order.
 
