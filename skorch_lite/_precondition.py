@@ -38,7 +38,7 @@ from ._data import column_moments, matmul_t, take_rows
 from ._devices import SMALL_FIT_VALUES, one_thread_if
 from ._gram import centred_gram, weighted_sums
 from ._refine import refined_start
-from ._sketch import count_sketch, sketch_rounding
+from ._sketch import count_sketch
 from ._reduce import LOCAL
 
 # The sketch never holds more float64 values than this (512 MB).
@@ -237,9 +237,6 @@ class _Centred:
     uncentred: torch.Tensor
     norms: torch.Tensor
     weight_sum: torch.Tensor
-    # The dtype in which the rows' sums and means were rounded: float64,
-    # except a sketch of large dense X (see _sketch.sketch_rounding).
-    rounding: torch.dtype = torch.float64
 
 
 @dataclass
@@ -339,7 +336,7 @@ def _every_row(X, Y, w, y_max, fit_intercept, reducer):
         if fit_intercept:
             A -= root * x_mean
             B -= root * y_mean
-    norms = _zero_constant_columns(A, uncentred, X.dtype, torch.float64, A.shape[0])
+    norms = _zero_constant_columns(A, uncentred, X.dtype, A.shape[0])
     return _Centred(A, B / y_scale, x_mean, y_mean, y_scale, uncentred, norms, weight_sum)
 
 
@@ -354,18 +351,17 @@ def _sketched(X, Y, w, y_max, rows, fit_intercept, generator, reducer, n_rows, g
     y_mean, y_scale = _target_moments(Y, w, weight_sum, fit_intercept, reducer, y_max)
     SX, SY, Sr, x_sums, uncentred = _sketch(X, Y, w, rows, generator, reducer)
     x_mean = _x_mean(x_sums, weight_sum, fit_intercept)
-    rounding = sketch_rounding(X)
-    centred = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, X.dtype, rounding,
-                      n_rows, weight_sum)
+    centred = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, X.dtype, n_rows,
+                      weight_sum)
     decomposition = _decomposition(centred, X.dtype, n_rows, gram)
     if decomposition.rank == X.shape[1]:
         return centred, decomposition
     SX, SY, Sr, _, _ = _sketch(X, Y, w, rows, generator, reducer)
-    second = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, X.dtype, rounding,
-                     n_rows, weight_sum)
+    second = _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, X.dtype, n_rows,
+                     weight_sum)
     A = torch.cat([centred.A, second.A]) / 2**0.5
     both = _Centred(A, torch.cat([centred.B, second.B]) / 2**0.5, x_mean, y_mean, y_scale,
-                    uncentred, _norms(A), weight_sum, rounding)
+                    uncentred, _norms(A), weight_sum)
     return both, _decomposition(both, X.dtype, n_rows, gram)
 
 
@@ -419,32 +415,29 @@ def _scaled_norms(X, w, reducer):
     return torch.sqrt(reducer.sum(squares)) * largest
 
 
-def _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, dtype, rounding, n_rows,
-            weight_sum):
+def _centre(SX, SY, Sr, x_mean, y_mean, y_scale, uncentred, dtype, n_rows, weight_sum):
     """:class:`_Centred` of sketched rows, ``S (X - 1 m) = SX - Sr m``."""
     A = SX - Sr[:, None] * x_mean
     B = (SY - Sr[:, None] * y_mean) / y_scale
-    norms = _zero_constant_columns(A, uncentred, dtype, rounding, n_rows)
-    return _Centred(A, B, x_mean, y_mean, y_scale, uncentred, norms, weight_sum, rounding)
+    norms = _zero_constant_columns(A, uncentred, dtype, n_rows)
+    return _Centred(A, B, x_mean, y_mean, y_scale, uncentred, norms, weight_sum)
 
 
-def _constant_ratio(dtype, rounding, n_rows):
+def _constant_ratio(dtype, n_rows):
     """The centred over the uncentred norm of a column at or below which it is constant.
 
-    A spread of a few units in the last place of X's dtype (4 eps) is the
-    rounding of one value, not variation; the means add their own rounding,
-    at the eps of the arithmetic that summed them (``rounding``), growing
-    with log(n). (Float32 data centred in float64 keep a spread of 16 units
-    in the last place around 1e6: the bound of 4 eps32 log2(n) used before,
-    36 units at 500 rows, zeroed such a column, and the fit explained
-    nothing of it.)
+    A spread of two units in the last place of X's dtype (2 eps) is the
+    rounding of values that were meant to be equal (one unit either way),
+    not variation; the means, summed in float64, add their own rounding,
+    growing with log(n). (Float32 data keep a spread of a few units in the
+    last place around 1e6 or 1e7 through a float64 centring: the bound of
+    4 eps32 log2(n) used before, 36 units at 500 rows, zeroed such columns,
+    and the fit explained nothing of them.)
     """
-    f64_eps = torch.finfo(torch.float64).eps
-    return (4 * torch.finfo(dtype).eps
-            + 4 * max(torch.finfo(rounding).eps, f64_eps) * math.log2(n_rows + 2))
+    return 2 * torch.finfo(dtype).eps + 4 * torch.finfo(torch.float64).eps * math.log2(n_rows + 2)
 
 
-def _zero_constant_columns(A, uncentred, dtype, rounding, n_rows):
+def _zero_constant_columns(A, uncentred, dtype, n_rows):
     """Zero, in place, the columns of centred ``A`` constant at X's precision; ``A``'s norms.
 
     A column whose centred values are rounding noise of its mean is
@@ -452,7 +445,7 @@ def _zero_constant_columns(A, uncentred, dtype, rounding, n_rows):
     the noise would fit y.
     """
     norms = _norms(A)
-    constant = norms <= _constant_ratio(dtype, rounding, n_rows) * uncentred
+    constant = norms <= _constant_ratio(dtype, n_rows) * uncentred
     if bool(constant.any()):
         A[:, constant] = 0
         norms = norms.masked_fill(constant, 0.0)
@@ -462,7 +455,7 @@ def _zero_constant_columns(A, uncentred, dtype, rounding, n_rows):
 def _decomposition(centred, dtype, n_rows, gram=False):
     """Scale ``A``'s columns (:func:`_scaling`) and decompose it (:func:`_decompose`)."""
     D, cancellation = _scaling(centred.norms, centred.uncentred)
-    factors = _decompose(centred.A, D, dtype, cancellation, n_rows, gram, centred.rounding)
+    factors = _decompose(centred.A, D, dtype, cancellation, n_rows, gram)
     return _Decomposition(centred.A, D, *factors, n_rows=centred.A.shape[0])
 
 
@@ -513,7 +506,7 @@ def _assemble(centred, decomposition, alpha, fit_intercept, exact, refine_on, *,
     )
 
 
-def _decompose(A, D, dtype, cancellation=1.0, n_rows=1, gram=False, rounding=torch.float64):
+def _decompose(A, D, dtype, cancellation=1.0, n_rows=1, gram=False):
     """Thin SVD ``U, S, V`` of ``AD = A * D`` and its rank at the precision of the data.
 
     With ``gram``, a tall ``AD`` of full rank whose singular values lie
@@ -521,35 +514,34 @@ def _decompose(A, D, dtype, cancellation=1.0, n_rows=1, gram=False, rounding=tor
     (:func:`_full_rank_from_gram`), and ``U`` is then None.
     """
     if gram and 0 < A.shape[1] <= A.shape[0]:
-        fast = _full_rank_from_gram(_scaled_gram(A, D), dtype, cancellation, n_rows, rounding)
+        fast = _full_rank_from_gram(_scaled_gram(A, D), dtype, cancellation, n_rows)
         if fast is not None:
             return fast
     U, S, V = _thin_svd(A * D)
     if not S.numel() or S[0] == 0:
         return U[:, :0], S[:0], V[:, :0], 0
-    rank = int((S > _rank_cutoff(float(S[0]), dtype, cancellation, n_rows, rounding)).sum())
+    rank = int((S > _rank_cutoff(float(S[0]), dtype, cancellation, n_rows)).sum())
     return U[:, :rank], S[:rank], V[:, :rank], rank
 
 
-def _rank_cutoff(largest, dtype, cancellation, n_rows, rounding=torch.float64):
+def _rank_cutoff(largest, dtype, cancellation, n_rows):
     """The singular value of ``AD`` below which a direction is rounding.
 
     What X's dtype resolves relative to the largest singular value (a few
     eps; for float64 data, 1e3 eps for the rounding of the decomposition),
     plus the rounding of the centring, amplified in columns whose mean
     dwarfs their spread (``cancellation``, see :func:`_scaling`): that of
-    the rows' products and sums (eps of ``rounding``, the dtype they were
-    formed in) and of the float64 means (eps64 times sqrt(n), the typical
-    error of a sum of n terms). Only that last part grows with the rows,
-    and only for columns whose centring cancels digits. (Float32 data
-    centred in float64 round there at eps64: a cutoff at eps32 dropped
-    directions of columns around 1e6 that the data resolve, and the fit
-    stopped 57% to 550% above the optimum without a warning.)
+    the rows' products and of the means, both formed in float64 whatever
+    X's dtype (eps64, and eps64 times sqrt(n), the typical error of a sum
+    of n terms). Only that last part grows with the rows, and only for
+    columns whose centring cancels digits. (A cutoff at eps32 for float32
+    data dropped directions of columns around 1e6 that the data resolve,
+    and the fit stopped 57% to 550% above the optimum without a warning.)
     """
     eps = torch.finfo(dtype).eps
     f64_eps = torch.finfo(torch.float64).eps
     return (largest * max(4 * eps, 1e3 * f64_eps)
-            + 4 * cancellation * (torch.finfo(rounding).eps + f64_eps * math.sqrt(n_rows)))
+            + 4 * cancellation * (f64_eps + f64_eps * math.sqrt(n_rows)))
 
 
 # The Gram matrix's eigenvalues are accurate to ~p eps of the largest: its
@@ -571,7 +563,7 @@ def _scaled_gram(A, D):
         return M.T @ M
 
 
-def _full_rank_from_gram(gram, dtype, cancellation, n_rows, rounding=torch.float64):
+def _full_rank_from_gram(gram, dtype, cancellation, n_rows):
     """``(None, S, V, p)``: the SVD of ``AD`` from its Gram matrix, or None.
 
     None unless its singular values lie within a factor 1000
@@ -594,7 +586,7 @@ def _full_rank_from_gram(gram, dtype, cancellation, n_rows, rounding=torch.float
     extremes = eigenvalues[:: max(1, eigenvalues.numel() - 1)].tolist()
     smallest, largest = extremes[0], extremes[-1]
     if not (largest > 0 and smallest >= GRAM_EIGENVALUE_RATIO * largest and math.sqrt(smallest)
-            > _rank_cutoff(math.sqrt(largest), dtype, cancellation, n_rows, rounding)):
+            > _rank_cutoff(math.sqrt(largest), dtype, cancellation, n_rows)):
         return None
     return None, torch.sqrt(eigenvalues.flip(0)), eigenvectors.flip(1), gram.shape[0]
 
@@ -640,7 +632,7 @@ def _every_row_through_gram(X, Y, w, y_max, fit_intercept, reducer, n_rows):
     # zero one (inf, NaN) or squares beyond float64's range (NaN) leave the
     # decision to the SVD or the sketch.
     cancellation = float((uncentred / norms).max())
-    if not cancellation < 1 / _constant_ratio(dtype, torch.float64, n_rows):
+    if not cancellation < 1 / _constant_ratio(dtype, n_rows):
         return None
     D = 1 / norms
     factors = _full_rank_from_gram(gram[:n_features, :n_features] * D[:, None] * D, dtype,

@@ -12,18 +12,19 @@ regression in input sparsity time", STOC 2013).
 Row ``i`` of chunk ``t`` (chunks of ``size`` consecutive rows) goes to bucket
 ``(i + offset_t) mod size``: rows of one chunk never collide, and the
 buckets of two chunks are a random rotation of each other. For dense X this
-is two slice additions per chunk instead of a scatter (measured on 1M x 100
-float32, 2 cores: 0.09 s, about one matrix-vector product; a scatter with
-``index_add_`` took 0.3 s).
+is two fused multiply-adds of slices per chunk instead of a scatter
+(measured on 1M x 100 float32, 2 cores: 0.09-0.11 s, rows rounded in
+float64, about one matrix-vector product; a scatter with ``index_add_``
+took 0.3 s).
 """
 
 import torch
 
 from ._data import column_moments
 
-# Dense X of at most this many bytes is sketched from one float64 copy
-# (:func:`_small_dense`); larger X chunk by chunk, each chunk's moments
-# taken while it is in cache, never copied whole.
+# Dense X of at most this many bytes is sketched from one float64 copy;
+# larger X chunk by chunk through a reused float64 buffer (:func:`_dense`),
+# never copied whole.
 WHOLE_BYTES = 8 << 20
 
 
@@ -56,7 +57,8 @@ def count_sketch(X, Y, w, size, generator, start=0, n_total=None):
         The sketch of ``sqrt(w)`` itself, with the same signs, so that the
         caller centres the sketch exactly: ``S (X - 1 m) = SX - Sr m``.
     x_sums, x_squares : Tensor of shape (n_features,), float64
-        ``w @ X`` and ``w @ X**2``, accumulated in float64 chunk by chunk:
+        ``w @ X`` and ``w @ X**2``, summed in float64 (pairwise within a
+        chunk, accumulated across chunks):
         the column means, and the size of the terms every sketch row sums
         (the scale of its rounding, which the sketch's own norms can hide
         when rows of large weight cancel in one bucket).
@@ -81,64 +83,22 @@ def count_sketch(X, Y, w, size, generator, start=0, n_total=None):
     offsets = torch.randint(0, size, ((n_total + size - 1) // size,), generator=generator)
     unit = bool((w == 1).all())
 
-    def root_of(rows):
-        # Products are formed in X's dtype (no float64 copy of a block) and
-        # summed in float64; Sr sums the very same rounded root weights.
-        if unit:
-            return signs[rows].to(X.dtype)
-        return (signs[rows] * torch.sqrt(w[rows].double())).to(X.dtype)
     if X.layout != torch.strided:
         SX = torch.zeros(size, n_features, **f64)
         SY = torch.zeros(size, Y.shape[1], **f64)
         Sr = torch.zeros(size, **f64)
-        root = root_of(slice(None))
+        root = signs.double() if unit else signs * torch.sqrt(w.double())
         buckets = _buckets(start, n_samples, size, offsets.to(device))
-        _scatter_csr(SX, X, root.double(), buckets)
+        _scatter_csr(SX, X, root, buckets)
         x_sums = torch.zeros(n_features, **f64).index_add_(
             0, X.col_indices().long(), X.values().double() * w.double()[_row_of(X)]
         )
         x_squares = column_moments(X, w.to(X.dtype))[1]
-        SY.index_add_(0, buckets, Y.double() * root.double()[:, None])
-        Sr.index_add_(0, buckets, root.double())
+        SY.index_add_(0, buckets, Y.double() * root[:, None])
+        Sr.index_add_(0, buckets, root)
         return SX, SY, Sr, x_sums, x_squares
-    pieces = _pieces(start, n_samples, size, offsets.tolist())
-    if X.numel() * X.element_size() <= WHOLE_BYTES:
-        return _small_dense(X, Y, w, unit, signs, size, pieces)
-    x_sums = torch.zeros(n_features, **f64)
-    x_squares = torch.zeros(n_features, **f64)
-    w = w if unit else w.to(X.dtype)
-    # The sketch of [X, Y, 1] as one matrix, and two chunk-sized buffers,
-    # reused: a fresh allocation per chunk costs page faults, and each
-    # chunk then costs one rotated addition instead of three. (Smaller
-    # pieces, to stay in cache, measured slower: the per-call overhead of
-    # the float64 reductions dominates.)
-    n_targets = Y.shape[1]
-    stacked = torch.zeros(size, n_features + n_targets + 1, **f64)
-    signed = torch.empty(min(size, n_samples), n_features + n_targets + 1, dtype=X.dtype,
-                         device=device)
-    scratch = torch.empty(min(size, n_samples), n_features, dtype=X.dtype, device=device)
-    for rows, offset in pieces:
-        block, r = X[rows], root_of(rows)
-        prod = signed[: rows.stop - rows.start]
-        sums, squares = _moments(block, None if unit else w[rows], scratch[: prod.shape[0]])
-        x_sums += sums
-        x_squares += squares
-        torch.mul(block, r[:, None], out=prod[:, :n_features])
-        torch.mul(Y[rows], r[:, None], out=prod[:, n_features:-1])
-        prod[:, -1] = r
-        _add_rotated(stacked, prod, offset)
-    return _split(stacked, n_features, x_sums, x_squares)
-
-
-def sketch_rounding(X):
-    """The dtype in which :func:`count_sketch` rounds the products and sums of ``X``'s rows.
-
-    X's own dtype for dense X above :data:`WHOLE_BYTES` (each chunk's
-    products and moments are formed in it, never a float64 copy of X);
-    float64 otherwise.
-    """
-    large = X.layout == torch.strided and X.numel() * X.element_size() > WHOLE_BYTES
-    return X.dtype if large else torch.float64
+    return _dense(X, Y, None if unit else w.double(), signs, size,
+                  _pieces(start, n_samples, size, offsets.tolist()))
 
 
 def _pieces(start, n_samples, size, offsets):
@@ -156,25 +116,45 @@ def _pieces(start, n_samples, size, offsets):
     return pieces
 
 
-def _small_dense(X, Y, w, unit, signs, size, pieces):
-    """:func:`count_sketch` of dense X of at most :data:`WHOLE_BYTES`, in float64.
+def _dense(X, Y, w, signs, size, pieces):
+    """:func:`count_sketch` of dense X, rounded in float64 whatever X's dtype.
 
-    ``[X, Y, 1]`` is copied once in float64, its moments are taken whole,
-    and each chunk is one fused multiply-add by the signed root weights
-    into its rotation of the sketch (20,000 x 20: 10 chunks, 0.9 ms in the
-    loop of large X, ~0.4 ms here).
+    ``[X, Y, 1]`` is copied into a float64 buffer: whole when X has at most
+    :data:`WHOLE_BYTES` (20,000 x 20: 10 chunks, 0.9 ms in a loop of
+    per-chunk operations, ~0.4 ms this way), else chunk by chunk into one
+    reused buffer (never a float64 copy of X; a fresh buffer per chunk
+    would cost page faults). The column moments are summed from the
+    buffer, pairwise (a BLAS product sums sequentially, ~n eps in the
+    centring), and each chunk is one fused multiply-add by its signed root
+    weights into its rotation of the sketch. Float32 rows rounded in
+    float32 (as before) left the means of a column around 1e6 ~0.4 off,
+    and a spread of 1 about them was judged constant.
     """
     n_samples, n_features = X.shape
     f64 = dict(dtype=torch.float64, device=X.device)
-    rows = torch.empty(n_samples, n_features + Y.shape[1] + 1, **f64)
-    rows[:, :n_features] = X
-    rows[:, n_features:-1] = Y
-    rows[:, -1] = 1.0
-    x_sums, x_squares = _moments(rows[:, :n_features], None if unit else w.double())
-    root = (signs.double() if unit else signs * torch.sqrt(w.double()))[:, None]
-    stacked = torch.zeros(size, rows.shape[1], **f64)
-    for piece, offset in pieces:
-        _add_rotated(stacked, rows[piece], offset, root[piece])
+    root = (signs.double() if w is None else signs * torch.sqrt(w))[:, None]
+    if X.numel() * X.element_size() <= WHOLE_BYTES:
+        loads = [(slice(0, n_samples), pieces)]
+    else:
+        loads = [(piece, [(piece, offset)]) for piece, offset in pieces]
+    width = max(load.stop - load.start for load, _ in loads)
+    buffer = torch.empty(width, n_features + Y.shape[1] + 1, **f64)
+    buffer[:, -1] = 1.0
+    scratch = torch.empty(width, n_features, **f64)
+    stacked = torch.zeros(size, buffer.shape[1], **f64)
+    x_sums = torch.zeros(n_features, **f64)
+    x_squares = torch.zeros(n_features, **f64)
+    for load, inside in loads:
+        rows = buffer[: load.stop - load.start]
+        rows[:, :n_features] = X[load]
+        rows[:, n_features:-1] = Y[load]
+        sums, squares = _moments(rows[:, :n_features], None if w is None else w[load],
+                                 scratch[: rows.shape[0]])
+        x_sums += sums
+        x_squares += squares
+        for piece, offset in inside:
+            local = slice(piece.start - load.start, piece.stop - load.start)
+            _add_rotated(stacked, rows[local], offset, root[piece])
     return _split(stacked, n_features, x_sums, x_squares)
 
 
@@ -185,16 +165,13 @@ def _split(stacked, n_features, x_sums, x_squares):
 
 
 def _moments(X, w, scratch=None):
-    """``w @ X`` and ``w @ X**2`` (``w=None``: unit weights), as float64.
+    """``w @ X`` and ``w @ X**2`` of float64 rows (``w=None``: unit weights).
 
-    Summed pairwise in X's dtype (rounding of a few eps of X's dtype, as its
-    own values carry): a BLAS product sums sequentially and would carry
-    ~n eps into the centring. The caller accumulates blocks in float64.
+    Summed pairwise: a BLAS product sums sequentially and would carry ~n eps
+    into the centring. ``scratch`` (X's shape) holds the products.
     """
     weighted = X if w is None else torch.mul(X, w[:, None], out=scratch)
-    sums = weighted.sum(0).double()
-    squares = torch.mul(weighted, X, out=scratch).sum(0)
-    return sums, squares.double()
+    return weighted.sum(0), torch.mul(weighted, X, out=scratch).sum(0)
 
 
 def _add_rotated(out, block, offset, factor=None):

@@ -154,3 +154,24 @@ def test_a_float32_column_around_1e6_with_a_spread_of_16_units_in_the_last_place
     A = Z.astype(float) - Z.astype(float).mean(0)
     ref = np.linalg.lstsq(A, target - target.astype(float).mean(), rcond=None)[0]
     np.testing.assert_allclose(TorchLinearRegressor().fit(Z, target).coef_, ref, rtol=1e-3)
+
+
+@pytest.mark.parametrize("normal_equations", [True, False])
+def test_the_sketch_of_large_float32_x_keeps_a_column_around_1e6(normal_equations):
+    # Above 8 MB (WHOLE_BYTES, set to 0 here) dense X is sketched chunk by
+    # chunk; its rows were rounded in float32 there, the column's mean came
+    # out ~0.4 off, and the column was zeroed (210,000 x 10: excess ~900).
+    from unittest import mock
+
+    import skorch_lite._sketch as sketch
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 4))
+    X[:, 0] += 1e6
+    X = X.astype(np.float32)
+    y = 3 * (X[:, 0].astype(float) - 1e6) + X[:, 1] + 0.1 * rng.standard_normal(3000)
+    est = TorchLinearRegressor(random_state=0)
+    est._normal_equations = normal_equations
+    with mock.patch.object(sketch, "WHOLE_BYTES", 0):
+        est.fit(X, y)
+    np.testing.assert_allclose(est.coef_[:2], [3.0, 1.0], rtol=1e-2)
