@@ -258,7 +258,9 @@ def scaled_weights(weights, alpha, reducer, X=None, row_factors=None):
     class weight) multiply the weights once scaled, and the product is
     scaled again: times subnormal weights (1e-320) they kept 5 digits.
     """
-    largest = float((reducer or LOCAL).cat(weights.max().reshape(1)).max())
+    reducer = reducer or LOCAL
+    largest = float(weights.max() if reducer.world_size == 1
+                    else reducer.cat(weights.max().reshape(1)).max())
     scaled = weights if largest == 1 else weights / largest
     if row_factors is not None:
         scaled = scaled * row_factors

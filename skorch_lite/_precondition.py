@@ -494,13 +494,18 @@ def _assemble(centred, decomposition, alpha, fit_intercept, exact, refine_on, *,
         theta0 = refined_start(theta0, transform, X, Y, w, alpha, centred.x_mean,
                                centred.y_mean, centred.y_scale, tol, reducer)
     cast = dict(dtype=dtype, device=device)
+    same = dtype == torch.float64 and device == centred.x_mean.device
+
+    def to_x(tensor):  # a no-op call costs as much as an operation on small data
+        return tensor if same else tensor.to(**cast)
+
     return Preconditioner(
-        x_mean=centred.x_mean.to(**cast),
-        y_mean=centred.y_mean.to(**cast),
-        y_scale=centred.y_scale.to(**cast),
-        transform=(transform / hessian_root).to(**cast),
+        x_mean=to_x(centred.x_mean),
+        y_mean=to_x(centred.y_mean),
+        y_scale=to_x(centred.y_scale),
+        transform=to_x(transform / hessian_root),
         intercept_scale=(n_targets / 2.0) ** 0.5 if fit_intercept else 0.0,
-        theta0=(theta0 * hessian_root).to(**cast),
+        theta0=to_x(theta0 * hessian_root),
         exact=exact,
         rank=d.rank,
     )
