@@ -174,18 +174,13 @@ def _moments(X, w, scratch=None):
     return weighted.sum(0), torch.mul(weighted, X, out=scratch).sum(0)
 
 
-def _add_rotated(out, block, offset, factor=None):
-    """``out[(i + offset) % size] += block[i]`` (times ``factor[i]``) for the rows ``i`` of ``block``."""
+def _add_rotated(out, block, offset, factor):
+    """``out[(i + offset) % size] += factor[i] * block[i]`` for the rows ``i`` of ``block``."""
     size = out.shape[0]
     head = min(block.shape[0], size - offset)
-    pieces = [(slice(offset, offset + head), slice(0, head))]
+    out[offset : offset + head].addcmul_(block[:head], factor[:head])
     if head < block.shape[0]:
-        pieces.append((slice(0, block.shape[0] - head), slice(head, None)))
-    for to, of in pieces:
-        if factor is None:
-            out[to] += block[of]
-        else:
-            out[to].addcmul_(block[of], factor[of])
+        out[: block.shape[0] - head].addcmul_(block[head:], factor[head:])
 
 
 def _buckets(start, n_samples, size, offsets):
